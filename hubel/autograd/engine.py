@@ -1,0 +1,86 @@
+"""Reverse-mode automatic differentiation: topological sort, then the chain rule backwards.
+
+backward(y): order the graph that produced y so every node comes after its inputs, walk it
+in reverse, call each Function's backward with the gradient of its output, sum gradients
+that meet at a node, reduce broadcast gradients to the input's shape, and accumulate into
+`.grad` of the leaves. The graph is freed as it is consumed unless `retain_graph=True`.
+"""
+
+from __future__ import annotations
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum `g` over the axes that broadcasting added or stretched to reach `shape`."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g.reshape(shape)
+
+
+def topological_order(root) -> list:
+    """Nodes reachable from `root` that need a gradient, each after all of its inputs."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        fn = t._ctx
+        if fn is not None:
+            if fn.inputs is None:
+                raise RuntimeError(
+                    "backward through a graph that was already freed: call "
+                    "backward(retain_graph=True) the first time to go through it twice"
+                )
+            for p in fn.inputs:
+                if getattr(p, "requires_grad", False) and id(p) not in seen:
+                    stack.append((p, False))
+    return order
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() needs a gradient argument for a non-scalar output of shape "
+                f"{root.shape}"
+            )
+        grad = root.data.dtype.type(1) + 0 * root.data
+    else:
+        grad = getattr(grad, "data", grad)
+    grads = {id(root): grad}
+    for t in reversed(topological_order(root)):
+        g = grads.pop(id(t), None)
+        fn = t._ctx
+        if fn is None:  # a leaf
+            if g is not None:
+                if g.dtype != t.data.dtype:
+                    g = g.astype(t.data.dtype)
+                t.grad = g if t.grad is None else t.grad + g
+            continue
+        if g is not None:
+            in_grads = fn.backward(g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            for p, need, gp in zip(fn.inputs, fn.needs_grad, in_grads):
+                if not need or gp is None:
+                    continue
+                if gp.shape != p.data.shape:
+                    gp = unbroadcast(gp, p.data.shape)
+                key = id(p)
+                grads[key] = gp if key not in grads else grads[key] + gp
+        if not retain_graph:
+            fn.release()

@@ -1,0 +1,1 @@
+"""Stateless differentiable functions, by family; `hubel.F` is their table of contents."""

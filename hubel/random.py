@@ -11,9 +11,11 @@ _generator = np.random.default_rng()
 
 
 def seed(n: int) -> None:
-    """Seed every random draw in hubel (initialization, dropout, noise, shuffling)."""
-    global _generator
-    _generator = np.random.default_rng(n)
+    """Seed every random draw in hubel (initialization, dropout, noise, shuffling).
+
+    The generator is reseeded in place, so a reference kept from `rng()` stays valid.
+    """
+    _generator.bit_generator.state = np.random.default_rng(n).bit_generator.state
 
 
 def rng() -> np.random.Generator:

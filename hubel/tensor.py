@@ -33,10 +33,9 @@ def _as_array(data, dtype=None):
     if isinstance(data, (np.ndarray, np.generic)) or hasattr(data, "__cuda_array_interface__"):
         return xp.asarray(data)
     arr = xp.asarray(data)
-    if arr.dtype.kind in "fiu" and arr.dtype != np.bool_:
-        # Python numbers and lists: float32 by default, as in Keras.
-        if arr.dtype.kind == "f" or not isinstance(data, int):
-            return arr.astype(np.float32)
+    if arr.dtype.kind in "fiu":
+        # Python numbers and lists (int or float): float32 by default, as in Keras.
+        return arr.astype(np.float32)
     return arr
 
 

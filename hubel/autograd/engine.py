@@ -8,6 +8,8 @@ that meet at a node, reduce broadcast gradients to the input's shape, and accumu
 
 from __future__ import annotations
 
+from hubel.backends import get_array_module
+
 
 def unbroadcast(g, shape: tuple):
     """Sum `g` over the axes that broadcasting added or stretched to reach `shape`."""
@@ -61,15 +63,26 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         grad = root.data.dtype.type(1) + 0 * root.data
     else:
         grad = getattr(grad, "data", grad)
+        if grad.shape != root.data.shape:
+            raise ValueError(f"backward(): gradient of shape {grad.shape} given for an "
+                             f"output of shape {root.data.shape}")
     grads = {id(root): grad}
+    given = {id(grad)}  # arrays handed out as .grad or owned by the caller: copy them
     for t in reversed(topological_order(root)):
         g = grads.pop(id(t), None)
         fn = t._ctx
         if fn is None:  # a leaf
             if g is not None:
-                if g.dtype != t.data.dtype:
-                    g = g.astype(t.data.dtype)
-                t.grad = g if t.grad is None else t.grad + g
+                if t.grad is not None:
+                    t.grad = t.grad + g
+                elif g.dtype != t.data.dtype:
+                    t.grad = g.astype(t.data.dtype)
+                else:
+                    # `.grad` must be a private writable array (optimizers update it in
+                    # place): ops may pass on views, broadcasts or one array to two inputs.
+                    private = g.flags.writeable and g.base is None and id(g) not in given
+                    t.grad = g if private else get_array_module(g).array(g)
+                    given.add(id(t.grad))
             continue
         if g is not None:
             in_grads = fn.backward(g)

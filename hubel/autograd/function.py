@@ -31,8 +31,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
-        from hubel.tensor import Tensor
-
+        Tensor = _Tensor or _tensor_class()
         fn = cls()
         arrays = []
         needs = []
@@ -43,10 +42,9 @@ class Function:
             else:
                 arrays.append(t)
                 needs.append(False)
-        track = grad_mode.enabled and any(needs)
-        fn.needs_grad = tuple(needs)
+        fn.needs_grad = needs
         y = fn.forward(*arrays, **options)
-        if not track:
+        if not (grad_mode.enabled and True in needs):
             return Tensor._from_op(y, None)
         fn.inputs = inputs
         return Tensor._from_op(y, fn)
@@ -55,3 +53,16 @@ class Function:
         """Drop the inputs and everything kept for backward (the graph is freed)."""
         self.__dict__.clear()
         self.inputs = None
+
+
+_Tensor = None
+
+
+def _tensor_class():
+    """hubel.tensor.Tensor, imported on first use: tensor.py imports the ops, which import
+    this module, so a top-level import would be circular (a documented lazy import)."""
+    global _Tensor
+    from hubel.tensor import Tensor
+
+    _Tensor = Tensor
+    return Tensor

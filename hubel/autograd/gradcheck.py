@@ -34,13 +34,19 @@ def _projection_weights(out, seed=0):
 
 
 def _check(name: str, analytic, numeric, atol: float, rtol: float) -> float:
-    """Worst relative error; raises GradcheckError naming the worst element."""
+    """Relative error max|a − n| / max(|a|, |n|) over the tensor; raises GradcheckError
+    naming the worst element when some |aᵢ − nᵢ| > atol + rtol·max(|aᵢ|, |nᵢ|).
+
+    The error is relative to the largest gradient of the tensor, not element by element,
+    so near-zero elements (where finite differences are pure rounding) do not dominate it.
+    """
     diff = np.abs(analytic - numeric)
     scale = np.maximum(np.abs(analytic), np.abs(numeric))
-    bad = diff > atol + rtol * scale
-    rel = float((diff / np.maximum(scale, 1e-12)).max()) if diff.size else 0.0
+    bad = ~(diff <= atol + rtol * scale)  # NaN fails too
+    rel = float(diff.max() / max(float(scale.max()), 1e-12)) if diff.size else 0.0
     if bad.any():
-        i = np.unravel_index(np.argmax(diff - rtol * scale), diff.shape)
+        excess = np.nan_to_num(diff - rtol * scale, nan=np.inf)
+        i = np.unravel_index(np.argmax(np.where(bad, excess, -np.inf)), diff.shape)
         raise GradcheckError(
             f"gradcheck failed for {name} at index {tuple(int(j) for j in i)}: backprop "
             f"{analytic[i]:.8g}, finite difference {numeric[i]:.8g} "
@@ -91,11 +97,12 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
         if isinstance(x, Tensor):
             t = Tensor(np.array(x.data, dtype=np.float64) if x.dtype.kind == "f" else x.data,
                        requires_grad=x.requires_grad)
+        elif isinstance(x, np.ndarray):
+            t = Tensor(x.astype(np.float64) if x.dtype.kind == "f" else x)
         else:
-            arr = np.asarray(x)
-            t = Tensor(arr.astype(np.float64) if arr.dtype.kind == "f" else arr)
+            t = x  # options (axes, shapes, Python numbers) pass through unchanged
         tensors.append(t)
-    checked = [t for t in tensors if t.requires_grad]
+    checked = [t for t in tensors if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input requires grad")
     out = fn(*tensors)
@@ -110,7 +117,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
             return float(_scalar_of(fn(*tensors), weights).data)
 
     for k, t in enumerate(tensors):
-        if not t.requires_grad:
+        if not (isinstance(t, Tensor) and t.requires_grad):
             continue
         analytic = t.grad if t.grad is not None else np.zeros_like(t.data)
         idx = _indices(t.data.size, max_elements, rng)

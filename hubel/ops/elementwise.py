@@ -81,7 +81,7 @@ class Pow(Function):
         if self.needs_grad[1]:
             a = xp.asarray(self.a)
             safe = xp.where(a > 0, a, 1)
-            gb = gy * self.y * xp.log(safe)
+            gb = gy * self.y * xp.log(safe).astype(gy.dtype, copy=False)
         return ga, gb
 
 
@@ -260,5 +260,8 @@ def where(cond, a, b):
 
 
 def cast(x, dtype):
-    """x converted to dtype; the gradient is converted back."""
-    return Cast.apply(x, dtype)
+    """x converted to dtype; the gradient is converted back (none for non-float dtypes)."""
+    y = Cast.apply(x, dtype)
+    if y.data.dtype.kind != "f" and y.requires_grad:
+        return y.detach()
+    return y

@@ -19,24 +19,24 @@ class MatMul(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         a, b = self.a, self.b
+        # 1-D operands act as a row (a) or a column (b), as in NumPy; the engine sums the
+        # broadcast batch axes back to each operand's shape.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g = gy
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+        g = xp.asarray(gy)
         if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         ga = gb = None
         if self.needs_grad[0]:
             ga = g @ xp.swapaxes(b2, -1, -2)
             if a.ndim == 1:
-                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
-                ga = ga.sum(axis=tuple(range(ga.ndim - 1))) if ga.ndim > 1 else ga
+                ga = ga[..., 0, :]
         if self.needs_grad[1]:
             gb = xp.swapaxes(a2, -1, -2) @ g
             if b.ndim == 1:
                 gb = gb[..., 0]
-                gb = gb.sum(axis=tuple(range(gb.ndim - 1))) if gb.ndim > 1 else gb
         return ga, gb
 
 

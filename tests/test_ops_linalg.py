@@ -1,0 +1,32 @@
+"""Matrix product: 1-D operands, batches, broadcast batch axes, empty batches."""
+
+import pytest
+from op_harness import check_op
+
+import hubel
+
+torch = pytest.importorskip("torch")
+F = hubel.F
+
+
+@pytest.mark.parametrize("shapes", [
+    ((3, 4), (4, 5)),          # matrix @ matrix
+    ((4,), (4,)),              # dot product
+    ((4,), (4, 5)),            # vector @ matrix
+    ((3, 4), (4,)),            # matrix @ vector
+    ((2, 3, 4), (2, 4, 5)),    # batched
+    ((2, 3, 4), (4, 5)),       # batch @ shared matrix
+    ((2, 1, 3, 4), (5, 4, 2)), # broadcast batch axes
+    ((4,), (2, 3, 4, 5)),      # vector @ batch
+    ((2, 3, 3, 4), (4,)),      # batch @ vector
+    ((1, 1), (1, 1)),          # size-1 everything
+    ((0, 4), (4, 3)),          # empty batch
+    ((3, 0), (0, 2)),          # empty inner axis: zeros
+], ids=str)
+def test_matmul(shapes):
+    check_op(F.matmul, torch.matmul, *shapes)
+    check_op(lambda a, b: a @ b, lambda a, b: a @ b, *shapes, gradcheck=False)
+
+
+def test_matmul_with_an_array_on_the_left():
+    check_op(lambda b: b.data.T @ b, lambda b: b.detach().T @ b, (3, 2), gradcheck=False)

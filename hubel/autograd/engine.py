@@ -62,7 +62,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         grad = root.data.dtype.type(1) + 0 * root.data
     else:
-        grad = getattr(grad, "data", grad)
+        if isinstance(grad, type(root)):
+            grad = grad.data
+        grad = get_array_module(grad).asarray(grad, dtype=root.data.dtype)
         if grad.shape != root.data.shape:
             raise ValueError(f"backward(): gradient of shape {grad.shape} given for an "
                              f"output of shape {root.data.shape}")

@@ -139,9 +139,15 @@ def _gradcheck_model(model, inputs, eps, atol, rtol, max_elements, training, los
     from hubel.autograd.grad_mode import no_grad
     from hubel.tensor import Tensor
 
+    xs = [Tensor(np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64))
+          for x in inputs]
+    if not getattr(model, "built", True):  # a lazy model creates its weights on first call
+        with no_grad():
+            model(*xs, training=training)
     params = [w for w in model.weights if w.requires_grad]
+    if not params:
+        raise ValueError("gradcheck: the model has no trainable weights")
     saved = [w.data for w in params]
-    xs = [Tensor(np.asarray(getattr(x, "data", x), dtype=np.float64)) for x in inputs]
     try:
         for w in params:
             w.data = w.data.astype(np.float64)

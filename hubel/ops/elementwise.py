@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+from hubel.tensor import Tensor
 
 
 class Add(Function):
@@ -255,7 +256,8 @@ def minimum(a, b):
 
 def where(cond, a, b):
     """Elements of a where cond holds, else of b."""
-    cond = getattr(cond, "data", cond)
+    if isinstance(cond, Tensor):
+        cond = cond.data
     return Where.apply(cond, a, b)
 
 

@@ -95,7 +95,7 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
-        return self.data
+        return self.data.copy() if copy else self.data
 
     def item(self):
         return self.data.item()

@@ -89,6 +89,15 @@ def test_no_grad_records_nothing():
         y.sum().backward()
 
 
+def test_no_grad_as_a_decorator():
+    @hubel.no_grad()
+    def predict(x):
+        return x * 2
+
+    assert not predict(Tensor([1.0], requires_grad=True)).requires_grad
+    assert hubel.is_grad_enabled()
+
+
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(ValueError), hubel.no_grad():
         raise ValueError("inside no_grad")
@@ -145,12 +154,17 @@ def test_leaf_gradients_are_private_writable_arrays():
         assert t.grad.flags.writeable and t.grad.base is None
     a.grad *= 2  # an optimizer may update it in place
     assert b.grad[0, 0] == 1.0
+    c = Tensor(np.float32(1.0), requires_grad=True)  # 0-d: numpy reductions give scalars
+    (a * c).sum().backward()
+    assert isinstance(c.grad, np.ndarray) and c.grad.shape == () and c.grad.flags.writeable
 
 
 def test_gradients_keep_the_leaf_dtype():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
     (x.double() * np.float64(2)).sum().backward()
     assert x.grad.dtype == np.float32
+    (x * np.ones(3)).sum().backward()  # a float64 gradient, accumulated
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0, 3.0]
 
 
 class _Square(Function):

@@ -97,8 +97,11 @@ def test_model_form_reports_the_relative_error_of_every_parameter():
     report = hubel.gradcheck(model, x)
     assert set(report) == {"tiny/w", "tiny/b"}
     assert all(0 <= err < 1e-6 for err in report.values())
-    # the model is left as it was: float32 weights, no gradients
+    # the model is left as it was: float32 weights, gradients untouched
     assert all(w.data is d and w.grad is None for w, d in zip(model.weights, before))
+    model.weights[1].grad = np.ones(3, np.float32)
+    hubel.gradcheck(model, x)
+    np.testing.assert_array_equal(model.weights[1].grad, np.ones(3))
     assert model.weights[0].dtype == np.float32
 
 

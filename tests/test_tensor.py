@@ -34,6 +34,7 @@ def test_numpy_interop_shares_memory():
     t = Tensor(a)
     assert np.asarray(t) is a and t.numpy() is a
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert np.array(t) is not a and np.array(t).tolist() == a.tolist()  # np.array copies
     assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
     assert np.sum(np.asarray(t)) == 15.0 and t.tolist() == a.tolist()
     assert float(Tensor(2.0)) == 2.0 and int(Tensor(3.0)) == 3 and Tensor(4.0).item() == 4.0

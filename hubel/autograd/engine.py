@@ -44,8 +44,8 @@ def topological_order(root) -> list:
                     "backward through a graph that was already freed: call "
                     "backward(retain_graph=True) the first time to go through it twice"
                 )
-            for p in fn.inputs:
-                if getattr(p, "requires_grad", False) and id(p) not in seen:
+            for p, need in zip(fn.inputs, fn.needs_grad):
+                if need and id(p) not in seen:
                     stack.append((p, False))
     return order
 
@@ -75,15 +75,17 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         fn = t._ctx
         if fn is None:  # a leaf
             if g is not None:
+                xp = get_array_module(g)
+                if g.dtype != t.data.dtype:
+                    g = xp.asarray(g, dtype=t.data.dtype)
                 if t.grad is not None:
                     t.grad = t.grad + g
-                elif g.dtype != t.data.dtype:
-                    t.grad = g.astype(t.data.dtype)
                 else:
                     # `.grad` must be a private writable array (optimizers update it in
                     # place): ops may pass on views, broadcasts or one array to two inputs.
-                    private = g.flags.writeable and g.base is None and id(g) not in given
-                    t.grad = g if private else get_array_module(g).array(g)
+                    private = (isinstance(g, xp.ndarray) and g.flags.writeable
+                               and g.base is None and id(g) not in given)
+                    t.grad = g if private else xp.array(g)
                     given.add(id(t.grad))
             continue
         if g is not None:

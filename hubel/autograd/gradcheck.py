@@ -147,7 +147,7 @@ def _gradcheck_model(model, inputs, eps, atol, rtol, max_elements, training, los
     params = [w for w in model.weights if w.requires_grad]
     if not params:
         raise ValueError("gradcheck: the model has no trainable weights")
-    saved = [w.data for w in params]
+    saved = [(w.data, w.grad) for w in params]
     try:
         for w in params:
             w.data = w.data.astype(np.float64)
@@ -180,6 +180,5 @@ def _gradcheck_model(model, inputs, eps, atol, rtol, max_elements, training, los
                                     np.where(mask, numeric, 0), atol, rtol)
         return report
     finally:
-        for w, data in zip(params, saved):
-            w.data = data
-            w.grad = None
+        for w, (data, grad) in zip(params, saved):
+            w.data, w.grad = data, grad

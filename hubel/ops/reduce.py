@@ -58,7 +58,7 @@ def sum(x, axis=None, keepdims: bool = False):  # noqa: A001
 
 
 def mean(x, axis=None, keepdims: bool = False):
-    """Mean over `axis`: sum / count."""
+    """Mean over `axis`: sum / count (the mean of no elements is 0, not NaN)."""
     shape = x.shape
     count = 1
     for a in _axes(axis, len(shape)):

@@ -285,7 +285,7 @@ class Tensor:
     def expand(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _sh.broadcast_to(self, shape)
+        return _sh.expand(self, shape)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

@@ -200,3 +200,18 @@ def test_deep_chain_uses_no_recursion():
         y = y * 1.0
     y.backward()
     assert float(x.grad) == 1.0
+
+
+class _WrongShape(Function):
+    def forward(self, x):
+        return x.sum()
+
+    def backward(self, gy):
+        return np.ones(4)  # wrong: the input has 3 elements
+
+
+def test_a_gradient_of_the_wrong_shape_names_the_op():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_WrongShape.backward returned a gradient of "
+                                           r"shape \(4,\) for an input of shape \(3,\)"):
+        _WrongShape.apply(x).backward()

@@ -19,6 +19,7 @@ def test_reshape(shape, new):
 
 
 @pytest.mark.parametrize("shape, axes", [((3, 4), None), ((2, 3, 4), (2, 0, 1)),
+                                         ((2, 3, 4), (-1, 0, 1)), ((2, 3), (-1, -2)),
                                          ((2, 1, 3), (1, 2, 0)), ((0, 3), (1, 0))], ids=str)
 def test_transpose_and_permute(shape, axes):
     torch_axes = tuple(reversed(range(len(shape)))) if axes is None else axes
@@ -32,6 +33,10 @@ def test_transpose_and_permute(shape, axes):
 def test_broadcast_to_and_expand(shape, new):
     check_op(F.broadcast_to, torch.broadcast_to, shape, args=(new,))
     check_op(lambda x: x.expand(new), lambda t: t.expand(new), shape)
+
+
+def test_expand_with_minus_one_keeps_the_axis():
+    check_op(lambda x: F.expand(x, (2, -1, 4)), lambda t: t.expand(2, -1, 4), (3, 1))
 
 
 @pytest.mark.parametrize("shape, axis", [((3, 1, 4), 1), ((1, 3, 1), None), ((1, 3, 1), -1),

@@ -11,17 +11,25 @@ from __future__ import annotations
 from hubel.backends import get_array_module
 
 
-def unbroadcast(g, shape: tuple):
-    """Sum `g` over the axes that broadcasting added or stretched to reach `shape`."""
+def unbroadcast(g, shape: tuple, fn=None):
+    """Sum `g` over the axes that broadcasting added or stretched to reach `shape`.
+
+    A gradient that does not broadcast to `shape` is a bug in `fn`'s backward: raise.
+    """
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    if extra:
+    if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched:
-        g = g.sum(axis=stretched, keepdims=True)
-    return g.reshape(shape)
+    if g.ndim == len(shape):
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        if stretched:
+            g = g.sum(axis=stretched, keepdims=True)
+    if g.shape != shape:
+        name = type(fn).__name__ if fn is not None else "an op"
+        raise RuntimeError(f"{name}.backward returned a gradient of shape {g.shape} for an "
+                           f"input of shape {shape}")
+    return g
 
 
 def topological_order(root) -> list:
@@ -96,7 +104,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 if not need or gp is None:
                     continue
                 if gp.shape != p.data.shape:
-                    gp = unbroadcast(gp, p.data.shape)
+                    gp = unbroadcast(gp, p.data.shape, fn)
                 key = id(p)
                 grads[key] = gp if key not in grads else grads[key] + gp
         if not retain_graph:

@@ -3,6 +3,8 @@ split, pad and indexing. They move data; their gradients move it back."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
 
@@ -22,8 +24,8 @@ class Transpose(Function):
     """y = x with axes permuted (reversed if axes is None);  gx = gy with the inverse."""
 
     def forward(self, x, axes):
-        self.axes = axes
-        return get_array_module(x).transpose(x, axes)
+        self.axes = None if axes is None else tuple(a % x.ndim for a in axes)
+        return get_array_module(x).transpose(x, self.axes)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -90,7 +92,9 @@ class GetItem(Function):
 
 def _is_basic(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+    return all(i is None or i is Ellipsis or isinstance(i, slice)
+               or (isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)))
+               for i in items)
 
 
 def _normalize_index(index):
@@ -123,7 +127,12 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, tuple(shape))
 
 
-expand = broadcast_to
+def expand(x, shape):
+    """Broadcast x to `shape`, where −1 keeps the size of that axis (as `torch.expand`)."""
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return BroadcastTo.apply(x, shape)
 
 
 def squeeze(x, axis=None):
@@ -184,7 +193,7 @@ def pad(x, pad_width, value: float = 0.0):
     ndim = x.ndim
     if isinstance(pad_width, int):
         pad_width = [(pad_width, pad_width)] * ndim
-    elif len(pad_width) == 2 and all(isinstance(p, int) for p in pad_width):
+    elif len(pad_width) == 2 and all(isinstance(p, (int, np.integer)) for p in pad_width):
         pad_width = [tuple(pad_width)] * ndim
     pad_width = tuple((int(b), int(a)) for b, a in pad_width)
     return Pad.apply(x, pad_width, value)

@@ -61,6 +61,9 @@ def test_operators():
     np.testing.assert_array_equal((2**a).data, [2, 16])
     assert float(a @ b) == 10.0
     assert (a + 1).dtype == np.float32  # Python numbers do not promote float32
+    for y in (a * np.float64(2), np.float64(2) * a, a / np.sqrt(2.0), a ** np.float64(2),
+              a - np.mean([1.0, 2.0]), hubel.F.maximum(a, np.float64(0))):
+        assert y.dtype == np.float32  # nor do NumPy scalars, as in PyTorch
 
 
 def test_comparisons_give_boolean_tensors_without_gradient():

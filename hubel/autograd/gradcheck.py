@@ -28,6 +28,9 @@ def _scalar_of(out, weights):
 
 
 def _projection_weights(out, seed=0):
+    # A private, fixed generator (the one exception to "every draw comes from
+    # hubel.random.rng()"): a check must be repeatable and must not shift the random
+    # stream of the run it checks.
     rng = np.random.default_rng(seed)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return [rng.standard_normal(np.shape(o.data)) for o in outs]

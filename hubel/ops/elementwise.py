@@ -5,6 +5,8 @@ Broadcasting follows NumPy; the engine sums each gradient back to its input's sh
 
 from __future__ import annotations
 
+import numpy as np
+
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
 from hubel.tensor import Tensor
@@ -189,24 +191,30 @@ class Cast(Function):
         return gy.astype(self.dtype), None
 
 
+def _weak(v):
+    """A NumPy scalar acts like a Python number: float32 tensors stay float32 (NumPy would
+    promote `float32 array * np.float64(2)` to float64; PyTorch does not)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def add(a, b):
     """a + b with broadcasting."""
-    return Add.apply(a, b)
+    return Add.apply(_weak(a), _weak(b))
 
 
 def sub(a, b):
     """a − b with broadcasting."""
-    return Sub.apply(a, b)
+    return Sub.apply(_weak(a), _weak(b))
 
 
 def mul(a, b):
     """a · b elementwise with broadcasting."""
-    return Mul.apply(a, b)
+    return Mul.apply(_weak(a), _weak(b))
 
 
 def div(a, b):
     """a / b elementwise with broadcasting."""
-    return Div.apply(a, b)
+    return Div.apply(_weak(a), _weak(b))
 
 
 def neg(x):
@@ -216,7 +224,7 @@ def neg(x):
 
 def pow(a, b):  # noqa: A001 - the lecture's name
     """a ** b elementwise."""
-    return Pow.apply(a, b)
+    return Pow.apply(_weak(a), _weak(b))
 
 
 def exp(x):
@@ -246,7 +254,7 @@ def clip(x, low=None, high=None):
 
 def maximum(a, b):
     """Elementwise maximum of a and b."""
-    return Maximum.apply(a, b)
+    return Maximum.apply(_weak(a), _weak(b))
 
 
 def minimum(a, b):

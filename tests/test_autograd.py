@@ -171,10 +171,12 @@ class _Square(Function):
     """y = x², counting how often backward runs and which inputs need a gradient."""
 
     calls = 0
+    needs_seen: list = []
 
     def forward(self, x, unused):
         self.x = x
         self.seen_needs = list(self.needs_grad)
+        _Square.needs_seen.append(self.seen_needs)
         return x * x
 
     def backward(self, gy):
@@ -191,6 +193,9 @@ def test_a_custom_function_and_needs_grad():
     assert float(x.grad) == 6.0 and _Square.calls == 1
     z = _Square.apply(c, c)  # nothing needs a gradient: no node is recorded
     assert z._ctx is None and not z.requires_grad
+    with hubel.no_grad():  # forward can tell that no backward will run
+        _Square.apply(x, c)
+    assert _Square.needs_seen[-1] == [False, False]
 
 
 def test_deep_chain_uses_no_recursion():

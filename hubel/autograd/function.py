@@ -7,8 +7,10 @@ A subclass implements
 
 and keeps on `self` exactly what backward needs. `self.needs_grad[i]` tells whether input i
 wants a gradient, so backward (and forward, when deciding what to keep) can skip work:
-backward returns None for inputs that need none. Gradients whose shape differs from the
-input's because of broadcasting are summed back by the engine, not by each op.
+backward returns None for inputs that need none. Under `no_grad()` every entry is False,
+so forward can keep nothing for a backward that will never run. Gradients whose shape
+differs from the input's because of broadcasting are summed back by the engine, not by
+each op.
 """
 
 from __future__ import annotations
@@ -32,19 +34,20 @@ class Function:
     def apply(cls, *inputs, **options):
         """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
         Tensor = _Tensor or _tensor_class()
+        enabled = grad_mode.enabled
         fn = cls()
         arrays = []
         needs = []
         for t in inputs:
             if isinstance(t, Tensor):
                 arrays.append(t.data)
-                needs.append(t.requires_grad)
+                needs.append(enabled and t.requires_grad)
             else:
                 arrays.append(t)
                 needs.append(False)
         fn.needs_grad = needs
         y = fn.forward(*arrays, **options)
-        if not (grad_mode.enabled and True in needs):
+        if True not in needs:
             return Tensor._from_op(y, None)
         fn.inputs = inputs
         return Tensor._from_op(y, fn)

@@ -58,3 +58,11 @@ def test_every_doc_is_linked_from_the_readme():
     text = README.read_text()
     for doc in sorted((ROOT / "docs").glob("*.md")):
         assert f"docs/{doc.name}" in text, f"README.md does not link docs/{doc.name}"
+
+
+def test_core_size_tool_counts_the_core():
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "core_size.py")],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "hubel/tensor.py" in out and "hubel/autograd/engine.py" in out
+    total = out.strip().splitlines()[-1].split()
+    assert total[:5] == ["core", "(tensor", "+", "autograd", "+"] and int(total[-1]) > 0

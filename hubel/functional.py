@@ -29,6 +29,23 @@ from hubel.ops.elementwise import (
 # --- linear algebra ----------------------------------------------------------------------
 from hubel.ops.linalg import matmul
 
+# --- pooling and local response normalization ----------------------------------------
+from hubel.ops.lrn import local_response_norm
+from hubel.ops.pool import (
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    global_avg_pool1d,
+    global_avg_pool2d,
+    global_avg_pool3d,
+    global_max_pool1d,
+    global_max_pool2d,
+    global_max_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+)
+
 # --- reductions --------------------------------------------------------------------------
 from hubel.ops.reduce import logsumexp, max, mean, min, sum, var
 
@@ -38,6 +55,7 @@ from hubel.ops.shape import (
     concat,
     concatenate,
     expand,
+    flatten,
     getitem,
     pad,
     permute,
@@ -55,4 +73,7 @@ __all__ = [
     "broadcast_to", "concat", "concatenate", "expand", "getitem", "pad", "permute",
     "reshape", "split", "squeeze", "stack", "transpose", "unsqueeze", "softmax",
     "log_softmax",
+    "flatten", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d",
+    "global_max_pool1d", "global_max_pool2d", "global_max_pool3d", "local_response_norm",
 ]

@@ -112,6 +112,16 @@ def reshape(x, shape):
     return Reshape.apply(x, tuple(shape) if not isinstance(shape, int) else (shape,))
 
 
+def flatten(x, start_axis: int = 1):
+    """Join the axes from `start_axis` on: (N, d₁, …, d_k) -> (N, d₁·…·d_k) by default
+    (the batch axis kept, as Keras's Flatten and torch.nn.Flatten)."""
+    start = start_axis % x.ndim if x.ndim else 0
+    rest = 1
+    for n in x.shape[start:]:
+        rest *= n
+    return reshape(x, tuple(x.shape[:start]) + (rest,))
+
+
 def transpose(x, axes=None):
     """Permute axes (reverse them when axes is None)."""
     return Transpose.apply(x, None if axes is None else tuple(axes))

@@ -1,0 +1,187 @@
+"""Pooling and LRN layers: hubel vs torch.nn.functional, forward and forward+backward.
+
+Shapes are those of LeNet-5, AlexNet, VGG (CIFAR and ImageNet sizes), GoogLeNet and ResNet
+layers at batch 32-128. hubel runs channels-last (N, H, W, C), PyTorch its native
+channels-first (N, C, H, W) on the same data, same thread count, in one process, runs
+interleaved; each figure is the median of `--repeat` runs. ratio = torch time / hubel time
+(> 1: hubel is faster).
+
+    python benchmarks/layers_pool.py                 # writes benchmarks/results/layers_pool.md
+    python benchmarks/layers_pool.py --quick         # fewer repeats, print only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hubel
+from hubel import layers
+
+# (model, what, hubel layer factory, torch function(x NCHW), input shape NHWC)
+CASES = [
+    ("LeNet-5", "S2 max 2x2/2", lambda: layers.MaxPooling2D(2), "max", (2, 2, 0),
+     (128, 28, 28, 6)),
+    ("LeNet-5", "S2 avg 2x2/2", lambda: layers.AveragePooling2D(2), "avg", (2, 2, 0),
+     (128, 28, 28, 6)),
+    ("LeNet-5", "S4 max 2x2/2", lambda: layers.MaxPooling2D(2), "max", (2, 2, 0),
+     (128, 10, 10, 16)),
+    ("AlexNet", "pool1 max 3x3/2", lambda: layers.MaxPooling2D(3, 2), "max", (3, 2, 0),
+     (64, 55, 55, 96)),
+    ("AlexNet", "pool2 max 3x3/2", lambda: layers.MaxPooling2D(3, 2), "max", (3, 2, 0),
+     (64, 27, 27, 256)),
+    ("AlexNet", "pool5 max 3x3/2", lambda: layers.MaxPooling2D(3, 2), "max", (3, 2, 0),
+     (128, 13, 13, 256)),
+    ("AlexNet", "norm1 LRN n=5", lambda: layers.LocalResponseNormalization(5, 1e-4, 0.75, 2.0),
+     "lrn", (5,), (32, 55, 55, 96)),
+    ("AlexNet", "norm2 LRN n=5", lambda: layers.LocalResponseNormalization(5, 1e-4, 0.75, 2.0),
+     "lrn", (5,), (32, 27, 27, 256)),
+    ("VGG-11/32", "pool1 max 2x2/2", lambda: layers.MaxPooling2D(2), "max", (2, 2, 0),
+     (64, 32, 32, 64)),
+    ("VGG-11/32", "pool3 max 2x2/2", lambda: layers.MaxPooling2D(2), "max", (2, 2, 0),
+     (64, 8, 8, 256)),
+    ("VGG-16", "pool3 max 2x2/2", lambda: layers.MaxPooling2D(2), "max", (2, 2, 0),
+     (32, 56, 56, 256)),
+    ("GoogLeNet", "inception max 3x3/1 same", lambda: layers.MaxPooling2D(3, 1, "same"),
+     "max", (3, 1, 1), (32, 28, 28, 192)),
+    ("GoogLeNet", "avg 5x5/3 (aux head)", lambda: layers.AveragePooling2D(5, 3), "avg",
+     (5, 3, 0), (64, 14, 14, 512)),
+    ("ResNet-18", "stem max 3x3/2 same", lambda: layers.MaxPooling2D(3, 2, "same"), "max",
+     (3, 2, 1), (32, 112, 112, 64)),
+    ("ResNet-18", "global avg", lambda: layers.GlobalAveragePooling2D(), "gap", (),
+     (64, 7, 7, 512)),
+    ("ResNet-20", "global avg", lambda: layers.GlobalAveragePooling2D(), "gap", (),
+     (128, 8, 8, 64)),
+    ("-", "global max", lambda: layers.GlobalMaxPooling2D(), "gmp", (), (64, 7, 7, 512)),
+]
+
+
+def set_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+    try:
+        from hubel.backends.threads import set_num_threads
+    except ImportError:  # before backends/threads.py existed
+        import numba
+
+        numba.set_num_threads(n)
+    else:
+        set_num_threads(n)
+
+
+def torch_fn(kind, args):
+    import torch.nn.functional as tF
+
+    if kind == "max":
+        k, s, p = args
+        return lambda x: tF.max_pool2d(x, k, s, p)
+    if kind == "avg":
+        k, s, p = args
+        return lambda x: tF.avg_pool2d(x, k, s, p, count_include_pad=False)
+    if kind == "lrn":
+        return lambda x: tF.local_response_norm(x, args[0], 1e-4, 0.75, 2.0)
+    if kind == "gap":
+        return lambda x: tF.adaptive_avg_pool2d(x, 1)
+    return lambda x: tF.adaptive_max_pool2d(x, 1)
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_case(factory, kind, args, shape, repeat: int) -> dict:
+    import torch
+
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    layer = factory()
+    tfn = torch_fn(kind, args)
+    tx = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, -1, 1)))
+    tx_g = tx.clone().requires_grad_(True)
+    hx = hubel.Tensor(x)
+    hx_g = hubel.Tensor(x, requires_grad=True)
+    gy = hubel.Tensor(np.ones(layer(hx).shape, np.float32))
+    tgy = torch.ones(tfn(tx).shape)
+
+    def h_fwd():
+        layer(hx)
+
+    def h_fb():
+        hx_g.grad = None
+        layer(hx_g).backward(gy)
+
+    def t_fwd():
+        with torch.no_grad():
+            tfn(tx)
+
+    def t_fb():
+        tx_g.grad = None
+        tfn(tx_g).backward(tgy)
+
+    for f in (h_fwd, h_fb, t_fwd, t_fb):  # warm up (JIT compile, caches, allocator)
+        f()
+        f()
+    times = {"h_fwd": [], "t_fwd": [], "h_fb": [], "t_fb": []}
+    for _ in range(repeat):  # interleaved
+        times["h_fwd"].append(timed(h_fwd))
+        times["t_fwd"].append(timed(t_fwd))
+        times["h_fb"].append(timed(h_fb))
+        times["t_fb"].append(timed(t_fb))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="5 repeats, no results file")
+    parser.add_argument("--only", default="", help="run cases whose name contains this")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
+                                             "layers_pool.md"))
+    opts = parser.parse_args()
+    import torch
+
+    set_threads(opts.threads)
+    repeat = 5 if opts.quick else opts.repeat
+    rows = []
+    for model, what, factory, kind, args, shape in CASES:
+        if opts.only not in f"{model} {what}":
+            continue
+        r = bench_case(factory, kind, args, shape, repeat)
+        row = (f"| {model} | {what} | {shape} | {r['h_fwd'] * 1e3:.2f} | "
+               f"{r['t_fwd'] * 1e3:.2f} | **{r['t_fwd'] / r['h_fwd']:.2f}** | "
+               f"{r['h_fb'] * 1e3:.2f} | {r['t_fb'] * 1e3:.2f} | "
+               f"**{r['t_fb'] / r['h_fb']:.2f}** |")
+        print(row, flush=True)
+        rows.append(row)
+    header = [
+        "# Pooling and LRN layers: hubel vs PyTorch",
+        "",
+        f"`python benchmarks/layers_pool.py` on {platform.machine()}, {os.cpu_count()} "
+        f"cores, {opts.threads} threads for both (Numba and torch), torch {torch.__version__},"
+        f" median of {repeat} interleaved runs, float32. hubel channels-last, torch "
+        "channels-first (its native layout). Times in ms; ratio = torch / hubel "
+        "(> 1: hubel faster). fwd+bwd = forward, then backward of a ones gradient "
+        "(input gradient only; these layers have no weights).",
+        "",
+        "| model | layer | input (N, H, W, C) | hubel fwd | torch fwd | ratio | "
+        "hubel fwd+bwd | torch fwd+bwd | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    text = "\n".join(header + rows) + "\n"
+    if not opts.quick:
+        Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(opts.out).write_text(text)
+        print(f"wrote {opts.out}")
+
+
+if __name__ == "__main__":
+    main()

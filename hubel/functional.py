@@ -7,7 +7,7 @@
 """
 
 # --- elementwise -------------------------------------------------------------------------
-from hubel.ops.activation import log_softmax, softmax
+from hubel.ops.activation import linear, log_softmax, relu, sigmoid, softmax, tanh
 from hubel.ops.elementwise import (
     abs,
     add,
@@ -72,7 +72,7 @@ __all__ = [
     "pow", "sqrt", "sub", "where", "matmul", "logsumexp", "max", "mean", "min", "sum", "var",
     "broadcast_to", "concat", "concatenate", "expand", "getitem", "pad", "permute",
     "reshape", "split", "squeeze", "stack", "transpose", "unsqueeze", "softmax",
-    "log_softmax",
+    "log_softmax", "relu", "sigmoid", "tanh", "linear",
     "flatten", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d",
     "global_max_pool1d", "global_max_pool2d", "global_max_pool3d", "local_response_norm",

@@ -1,5 +1,6 @@
 """hubel.layers: every layer, by family. The table of contents."""
 
+from hubel.layers.core import Dense
 from hubel.layers.input_layer import Input, InputLayer, SymbolicTensor
 from hubel.layers.layer import Layer
 from hubel.layers.lrn import LocalResponseNormalization
@@ -37,7 +38,8 @@ from hubel.layers.reshaping import (
     ZeroPadding3D,
 )
 
-__all__ = ["Layer", "Input", "InputLayer", "SymbolicTensor"]
+__all__ = [
+    "Dense", "Layer", "Input", "InputLayer", "SymbolicTensor"]
 __all__ += [
     "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
     "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",

@@ -43,3 +43,59 @@ def softmax(x, axis: int = -1):
 def log_softmax(x, axis: int = -1):
     """log(softmax(x)) computed without overflow."""
     return LogSoftmax.apply(x, axis)
+
+
+class ReLU(Function):
+    """y = max(0, x);  gx = gy·[y > 0]."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).maximum(x, 0)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (self.y > 0)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^(−x));  gx = gy·y·(1 − y)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        # e^(−|x|) never overflows; the two branches give the same value.
+        e = xp.exp(-xp.abs(x))
+        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Tanh(Function):
+    """y = tanh x;  gx = gy·(1 − y²)."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+def relu(x):
+    """Rectified linear unit max(0, x)."""
+    return ReLU.apply(x)
+
+
+def sigmoid(x):
+    """Logistic sigmoid 1 / (1 + e^(−x)), stable for large |x|."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def linear(x):
+    """Identity activation f(x) = x."""
+    return x

@@ -1,0 +1,76 @@
+"""Core layers: Dense (fully connected, f = xW + b)."""
+
+from __future__ import annotations
+
+from hubel import activations
+from hubel.layers.layer import Layer
+from hubel.ops.elementwise import add
+from hubel.ops.linalg import matmul
+
+
+class Dense(Layer):
+    """Fully connected layer: y = activation(x @ W + b).
+
+    Args:
+        units: number of output features.
+        activation: name or function (None: linear).
+        use_bias: add the bias b.
+        kernel_initializer, bias_initializer: names or callables (glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer: penalties added to the training loss.
+
+    Shape: (..., in) -> (..., units); kernel W (in, units), bias b (units,).
+
+        >>> import numpy as np
+        >>> Dense(3)(np.ones((2, 4), np.float32)).shape
+        (2, 3)
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"{self._label()}: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+
+    def build(self, input_shape) -> None:
+        fan_in = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (fan_in, self.units), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     self.bias_regularizer) if self.use_bias else None)
+        self.input_spec = {"min_ndim": 2, "axes": {-1: fan_in}, "layout": "(N, ..., features)"}
+        self.built = True
+
+    def call(self, x):
+        y = matmul(x, self.kernel)
+        if self.bias is not None:
+            y = add(y, self.bias)
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _name(self.kernel_initializer),
+                "bias_initializer": _name(self.bias_initializer),
+                "kernel_regularizer": _name(self.kernel_regularizer),
+                "bias_regularizer": _name(self.bias_regularizer)}
+
+
+def _name(x):
+    """A JSON-able description of an initializer/regularizer argument."""
+    if x is None or isinstance(x, (str, int, float)):
+        return x
+    if hasattr(x, "get_config"):
+        return {"class_name": type(x).__name__, "config": x.get_config()}
+    return getattr(x, "__name__", repr(x))

@@ -91,3 +91,9 @@ def test_lrn_errors():
         layers.LocalResponseNormalization(size=0, name="n")
     with pytest.raises(ValueError, match="expected input of at least 2"):
         layers.LocalResponseNormalization()(hubel.Tensor(np.ones(3)))
+
+
+def test_lrn_empty_inputs():
+    x = np.zeros((0, 3, 5), np.float32)
+    assert hubel.F.local_response_norm(hubel.Tensor(x), 3).shape == (0, 3, 5)
+    assert hubel.F.local_response_norm(hubel.Tensor(np.zeros((2, 0))), 3).shape == (2, 0)

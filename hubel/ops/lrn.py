@@ -34,7 +34,8 @@ class LocalResponseNorm(Function):
 
     def forward(self, x, size, alpha, beta, k):
         kern = _fast if isinstance(x, np.ndarray) else lrn_reference
-        rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        channels = x.shape[-1]
+        rows = np.ascontiguousarray(x).reshape(x.size // channels if channels else 0, channels)
         y, s = kern.lrn_forward(rows, int(size), float(alpha), float(beta), float(k))
         if self.needs_grad[0]:
             self.kern, self.x, self.y, self.s = kern, rows, y, s

@@ -39,6 +39,19 @@ def test_lrn_matches_torch_forward_and_backward(size, channels, alpha, beta, k):
                                rtol=1e-4, atol=1e-5)
 
 
+def test_lrn_multithreaded_path_matches_torch():
+    x = np.random.default_rng(3).standard_normal((4, 13, 13, 96)).astype(np.float32)
+    xt = hubel.Tensor(x, requires_grad=True)
+    y = hubel.F.local_response_norm(xt, 5, 1e-2, 0.75, 1.0)
+    tx, ty = torch_lrn(x, 5, 1e-2, 0.75, 1.0, requires_grad=True)
+    np.testing.assert_allclose(y.data, np.moveaxis(ty.detach().numpy(), 1, -1), rtol=1e-5,
+                               atol=1e-6)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(xt.grad, np.moveaxis(tx.grad.numpy(), 1, -1), rtol=1e-4,
+                               atol=1e-5)
+
+
 def test_lrn_channel_edges_use_clipped_windows():
     # All-ones input, size 3, alpha=3 (so alpha/size = 1), beta=1, k=1: s = 1 + (#window).
     y = hubel.F.local_response_norm(hubel.Tensor(np.ones((1, 5))), 3, 3.0, 1.0, 1.0)
@@ -57,7 +70,8 @@ def test_lrn_gradcheck_float64(size, beta):
 @pytest.mark.parametrize("beta", [0.75, 0.6])
 def test_lrn_numba_kernel_equals_numpy_reference(dtype, size, beta):
     rng = np.random.default_rng(size)
-    x = rng.standard_normal((150, 11)).astype(dtype)  # more rows than one parallel block
+    # 3,001 rows: the multi-threaded driver (small arrays run on one thread), odd blocks
+    x = rng.standard_normal((3001, 11)).astype(dtype)
     y1, s1 = lrn_numba.lrn_forward(x, size, 0.2, beta, 2.0)
     y2, s2 = lrn_reference.lrn_forward(x, size, 0.2, beta, 2.0)
     assert y1.dtype == dtype and s1.dtype == dtype

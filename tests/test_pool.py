@@ -152,7 +152,7 @@ def _distinct(shape, seed):
 ])
 def test_pool_gradcheck_float64(fn, shape, args):
     x = hubel.Tensor(_distinct(shape, len(shape)), requires_grad=True)
-    assert hubel.gradcheck(lambda t: fn(t, *args), x)
+    assert hubel.gradcheck(lambda t: fn(t, *args), x, max_elements=40)
 
 
 def test_avg_pool_count_include_pad_gradcheck_float64():
@@ -193,7 +193,10 @@ def test_global_max_pool_ties_first_maximum_like_torch():
 KERNEL_CASES = [((3, 1, 7, 9, 5), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
                 ((2, 4, 5, 6, 3), (2, 2, 3), (1, 2, 1), (1, 0, 1)),
                 ((2, 1, 1, 11, 1), (1, 1, 4), (1, 1, 3), (0, 0, 2)),
-                ((2, 1, 8, 8, 16), (1, 2, 2), (1, 2, 2), (0, 0, 0))]
+                ((2, 1, 8, 8, 16), (1, 2, 2), (1, 2, 2), (0, 0, 0)),
+                # large enough for the multi-threaded drivers (small arrays run serially)
+                ((5, 1, 27, 27, 16), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
+                ((3, 6, 10, 10, 12), (2, 3, 3), (2, 1, 2), (1, 1, 0))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -232,8 +235,12 @@ def test_numba_kernels_equal_numpy_reference(dtype, shape, k, s, p):
 def test_non_whole_output_warns_naming_the_layer():
     # The lecture's example: 7x7 input, 3x3 window, stride 3 -> (7 - 3)/3 + 1 = 2.33.
     layer = layers.MaxPooling2D(3, 3, name="pool1")
-    with pytest.warns(UserWarning, match=r"MaxPooling2D 'pool1'.*2\.33.*rows \[6\]"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         y = layer(hubel.Tensor(np.zeros((1, 7, 7, 1), np.float32)))
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "MaxPooling2D 'pool1'" in messages and "2.33" in messages
+    assert "rows [6]" in messages and "columns [6]" in messages
     assert y.shape == (1, 2, 2, 1)  # floor, as Keras and PyTorch
 
 
@@ -249,6 +256,14 @@ def test_pool_errors_name_the_layer():
         hubel.F.max_pool2d(x, 2, padding="full")
     with pytest.raises(TypeError, match="count_include_pad"):
         layers.MaxPooling2D(2, count_include_pad=True)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_multithreaded_path_matches_torch(kind):
+    # 2x27x27x64 = 93,312 elements: above the size where the kernels go multi-threaded.
+    x = np.random.default_rng(11).standard_normal((2, 27, 27, 64)).astype(np.float32)
+    compare_with_torch(kind, x, (3, 3), (2, 2), "same")
+    compare_with_torch(kind, x, (2, 2), (2, 2), "valid")
 
 
 def test_explicit_padding_matches_torch():

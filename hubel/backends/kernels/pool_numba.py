@@ -5,12 +5,15 @@ Same contract as the NumPy reference in pool_reference.py (5-D channels-last arr
 the flat index of the winner inside one (D, H, W) volume, first maximum on ties, NaN wins).
 The channel axis is innermost and contiguous, so the inner loop over channels vectorizes.
 
-Forward passes split the (n, od, oh) output rows over the threads; backward passes split the
-batch, so that overlapping windows (AlexNet's 3x3 stride 2) never add into the same input
-element from two threads. Backward kernels fill a gx array given by the caller (so that
-the gradient handed to autograd is a plain array, not a view needing a copy).
-(A gather formulation of the backward passes, one write per input element and no
-zeroing, measured 1.2-5x slower than this scatter.)
+Each kernel is a compiled loop over a range of work (`_max_rows`, ...) plus a parallel
+driver that splits the range over the threads: forward passes split the (n, od, oh) output
+rows; backward passes split the batch, so that overlapping windows (AlexNet's 3x3 stride 2)
+never add into the same input element from two threads. Small arrays run the loop on one
+thread: waking a thread pool costs more than pooling a few thousand numbers.
+The public functions allocate the outputs in Python, so a gradient handed to autograd is a
+plain array (not a Numba-owned one that the engine would copy).
+A gather formulation of the backward passes (one write per input element, no zeroing)
+measured 1.2-5x slower than this scatter.
 """
 
 from __future__ import annotations
@@ -19,58 +22,76 @@ import numpy as np
 from numba import njit, prange
 
 _ROWS = 16  # output rows per parallel task (amortizes the per-task buffers)
+_SERIAL = 1 << 15  # arrays smaller than this (elements) are pooled on one thread
+
+
+# --- max pooling -------------------------------------------------------------------------
+@njit(cache=True)
+def _max_rows(x, k, s, p, y, arg, keep_arg, start, stop):  # pragma: no cover - compiled
+    """y (and arg) for the output rows start…stop−1 of the flattened (n, od, oh) rows."""
+    _, size_d, size_h, size_w, c_ = x.shape
+    _, od, oh, ow, _ = y.shape
+    rows = od * oh
+    # Per-task buffers and branch-free selects: the channel loop vectorizes (3-4x faster
+    # than updating y and arg in place, which the compiler must assume may alias x).
+    best = np.empty(c_, x.dtype)
+    best_at = np.empty(c_, np.int32)
+    for job in range(start, stop):
+        n = job // rows
+        i = (job % rows) // oh
+        j = job % oh
+        d0 = i * s[0] - p[0]
+        h0 = j * s[1] - p[1]
+        a_lo, a_hi = max(d0, 0), min(d0 + k[0], size_d)
+        b_lo, b_hi = max(h0, 0), min(h0 + k[1], size_h)
+        for m in range(ow):
+            w0 = m * s[2] - p[2]
+            e_lo, e_hi = max(w0, 0), min(w0 + k[2], size_w)
+            first = (a_lo * size_h + b_lo) * size_w + e_lo
+            for c in range(c_):
+                best[c] = -np.inf
+                best_at[c] = first
+            for a in range(a_lo, a_hi):
+                for b in range(b_lo, b_hi):
+                    for e in range(e_lo, e_hi):
+                        xv = x[n, a, b, e]
+                        flat = (a * size_h + b) * size_w + e
+                        for c in range(c_):
+                            v = xv[c]
+                            take = v > best[c] or v != v  # first maximum wins; NaN wins
+                            best[c] = v if take else best[c]
+                            best_at[c] = flat if take else best_at[c]
+            y[n, i, j, m, :] = best
+            if keep_arg:
+                arg[n, i, j, m, :] = best_at
 
 
 @njit(parallel=True, cache=True)
-def max_pool_forward(x, out, k, s, p, keep_arg=True):  # pragma: no cover - compiled
-    n_, size_d, size_h, size_w, c_ = x.shape
-    od, oh, ow = out
-    y = np.empty((n_, od, oh, ow, c_), x.dtype)
-    # Without a backward pass to come (inference, frozen input) the argmax is not stored.
-    arg = np.empty((n_, od, oh, ow, c_) if keep_arg else (0, 0, 0, 0, 0), np.int32)
-    rows = od * oh
-    total = n_ * rows
+def _max_rows_parallel(x, k, s, p, y, arg, keep_arg):  # pragma: no cover - compiled
+    total = y.shape[0] * y.shape[1] * y.shape[2]
     for blk in prange((total + _ROWS - 1) // _ROWS):
-        # Per-task buffers, and branch-free selects: the channel loop vectorizes (3-4x
-        # faster than updating y and arg in place, which the compiler must assume alias x).
-        best = np.empty(c_, x.dtype)
-        best_at = np.empty(c_, np.int32)
-        for job in range(blk * _ROWS, min(total, (blk + 1) * _ROWS)):
-            n = job // rows
-            i = (job % rows) // oh
-            j = job % oh
-            d0 = i * s[0] - p[0]
-            h0 = j * s[1] - p[1]
-            a_lo, a_hi = max(d0, 0), min(d0 + k[0], size_d)
-            b_lo, b_hi = max(h0, 0), min(h0 + k[1], size_h)
-            for m in range(ow):
-                w0 = m * s[2] - p[2]
-                e_lo, e_hi = max(w0, 0), min(w0 + k[2], size_w)
-                first = (a_lo * size_h + b_lo) * size_w + e_lo
-                for c in range(c_):
-                    best[c] = -np.inf
-                    best_at[c] = first
-                for a in range(a_lo, a_hi):
-                    for b in range(b_lo, b_hi):
-                        for e in range(e_lo, e_hi):
-                            xv = x[n, a, b, e]
-                            flat = (a * size_h + b) * size_w + e
-                            for c in range(c_):
-                                v = xv[c]
-                                take = v > best[c] or v != v  # first maximum; NaN wins
-                                best[c] = v if take else best[c]
-                                best_at[c] = flat if take else best_at[c]
-                y[n, i, j, m, :] = best
-                if keep_arg:
-                    arg[n, i, j, m, :] = best_at
+        _max_rows(x, k, s, p, y, arg, keep_arg, blk * _ROWS, min(total, (blk + 1) * _ROWS))
+
+
+def max_pool_forward(x, out, k, s, p, keep_arg=True):
+    """y = max over each window, and (if keep_arg) the flat index of its first maximum."""
+    n, c = x.shape[0], x.shape[-1]
+    y = np.empty((n, *out, c), x.dtype)
+    # Without a backward pass to come (inference, frozen input) the argmax is not stored.
+    arg = np.empty(y.shape if keep_arg else (0,) * 5, np.int32)
+    if x.size < _SERIAL:
+        _max_rows(x, k, s, p, y, arg, keep_arg, 0, n * out[0] * out[1])
+    else:
+        _max_rows_parallel(x, k, s, p, y, arg, keep_arg)
     return y, arg
 
 
-@njit(parallel=True, cache=True)
-def max_pool_backward(gy, arg, gx):  # pragma: no cover - compiled
-    n_, od, oh, ow, c_ = gy.shape
+@njit(cache=True)
+def _max_back(gy, arg, gx, start, stop):  # pragma: no cover - compiled
+    """gx for the examples start…stop−1: zero, then add each gy at its window's argmax."""
+    _, od, oh, ow, c_ = gy.shape
     volume = gx.shape[1] * gx.shape[2] * gx.shape[3]
-    for n in prange(n_):
+    for n in range(start, stop):
         gxn = gx[n].reshape((volume, c_))
         for q in range(volume):
             for c in range(c_):
@@ -82,17 +103,34 @@ def max_pool_backward(gy, arg, gx):  # pragma: no cover - compiled
                     av = arg[n, i, j, m]
                     for c in range(c_):
                         gxn[av[c], c] += gv[c]
-    return gx
 
 
 @njit(parallel=True, cache=True)
-def avg_pool_forward(x, out, k, s, p, count_include_pad):  # pragma: no cover - compiled
-    n_, size_d, size_h, size_w, c_ = x.shape
-    od, oh, ow = out
-    y = np.empty((n_, od, oh, ow, c_), x.dtype)
+def _max_back_parallel(gy, arg, gx):  # pragma: no cover - compiled
+    for n in prange(gy.shape[0]):
+        _max_back(gy, arg, gx, n, n + 1)
+
+
+def max_pool_backward(gy, arg, gx):
+    """Fill gx (N, D, H, W, C): each output gradient added where its window's max was."""
+    if gx.size < _SERIAL:
+        _max_back(gy, arg, gx, 0, gy.shape[0])
+    else:
+        _max_back_parallel(gy, arg, gx)
+    return gx
+
+
+# --- average pooling ---------------------------------------------------------------------
+@njit(cache=True)
+def _avg_rows(x, k, s, p, include, y, start, stop):  # pragma: no cover - compiled
+    """y for the output rows start…stop−1: window sums times 1/count."""
+    _, size_d, size_h, size_w, c_ = x.shape
+    _, od, oh, ow, _ = y.shape
     rows = od * oh
     full = k[0] * k[1] * k[2]
-    for job in prange(n_ * rows):
+    acc = np.empty(c_, x.dtype)
+    scale = np.empty(1, x.dtype)  # 1/count in the data's dtype (no float64 math)
+    for job in range(start, stop):
         n = job // rows
         i = (job % rows) // oh
         j = job % oh
@@ -100,8 +138,6 @@ def avg_pool_forward(x, out, k, s, p, count_include_pad):  # pragma: no cover - 
         h0 = j * s[1] - p[1]
         a_lo, a_hi = max(d0, 0), min(d0 + k[0], size_d)
         b_lo, b_hi = max(h0, 0), min(h0 + k[1], size_h)
-        acc = np.empty(c_, x.dtype)
-        scale = np.empty(1, x.dtype)  # 1/count in the data's dtype (no float64 math)
         for m in range(ow):
             w0 = m * s[2] - p[2]
             e_lo, e_hi = max(w0, 0), min(w0 + k[2], size_w)
@@ -113,24 +149,42 @@ def avg_pool_forward(x, out, k, s, p, count_include_pad):  # pragma: no cover - 
                         xv = x[n, a, b, e]
                         for c in range(c_):
                             acc[c] += xv[c]
-            count = full if count_include_pad else (
-                (a_hi - a_lo) * (b_hi - b_lo) * (e_hi - e_lo))
+            count = full if include else (a_hi - a_lo) * (b_hi - b_lo) * (e_hi - e_lo)
             scale[0] = 1.0 / count
             inv = scale[0]
             yv = y[n, i, j, m]
             for c in range(c_):
                 yv[c] = acc[c] * inv
-    return y
 
 
 @njit(parallel=True, cache=True)
-def avg_pool_backward(gy, gx, k, s, p, count_include_pad):  # pragma: no cover - compiled
-    n_, od, oh, ow, c_ = gy.shape
+def _avg_rows_parallel(x, k, s, p, include, y):  # pragma: no cover - compiled
+    total = y.shape[0] * y.shape[1] * y.shape[2]
+    for blk in prange((total + _ROWS - 1) // _ROWS):
+        _avg_rows(x, k, s, p, include, y, blk * _ROWS, min(total, (blk + 1) * _ROWS))
+
+
+def avg_pool_forward(x, out, k, s, p, count_include_pad=False):
+    """y = Σ over each window / count (count of real positions, or kd·kh·kw)."""
+    n, c = x.shape[0], x.shape[-1]
+    y = np.empty((n, *out, c), x.dtype)
+    include = bool(count_include_pad)
+    if x.size < _SERIAL:
+        _avg_rows(x, k, s, p, include, y, 0, n * out[0] * out[1])
+    else:
+        _avg_rows_parallel(x, k, s, p, include, y)
+    return y
+
+
+@njit(cache=True)
+def _avg_back(gy, gx, k, s, p, include, start, stop):  # pragma: no cover - compiled
+    """gx for the examples start…stop−1: zero, then spread gy/count over each window."""
+    _, od, oh, ow, c_ = gy.shape
     size_d, size_h, size_w = gx.shape[1], gx.shape[2], gx.shape[3]
     full = k[0] * k[1] * k[2]
-    for n in prange(n_):
+    scale = np.empty(1, gy.dtype)
+    for n in range(start, stop):
         gxn = gx[n]
-        scale = np.empty(1, gy.dtype)
         for a in range(size_d):
             for b in range(size_h):
                 for e in range(size_w):
@@ -145,8 +199,7 @@ def avg_pool_backward(gy, gx, k, s, p, count_include_pad):  # pragma: no cover -
                 for m in range(ow):
                     w0 = m * s[2] - p[2]
                     e_lo, e_hi = max(w0, 0), min(w0 + k[2], size_w)
-                    count = full if count_include_pad else (
-                        (a_hi - a_lo) * (b_hi - b_lo) * (e_hi - e_lo))
+                    count = full if include else (a_hi - a_lo) * (b_hi - b_lo) * (e_hi - e_lo)
                     scale[0] = 1.0 / count
                     inv = scale[0]
                     gv = gy[n, i, j, m]
@@ -156,4 +209,19 @@ def avg_pool_backward(gy, gx, k, s, p, count_include_pad):  # pragma: no cover -
                                 dst = gxn[a, b, e]
                                 for c in range(c_):
                                     dst[c] += gv[c] * inv
+
+
+@njit(parallel=True, cache=True)
+def _avg_back_parallel(gy, gx, k, s, p, include):  # pragma: no cover - compiled
+    for n in prange(gy.shape[0]):
+        _avg_back(gy, gx, k, s, p, include, n, n + 1)
+
+
+def avg_pool_backward(gy, gx, k, s, p, count_include_pad=False):
+    """Fill gx (N, D, H, W, C): each output gradient / count spread over its window."""
+    include = bool(count_include_pad)
+    if gx.size < _SERIAL:
+        _avg_back(gy, gx, k, s, p, include, 0, gy.shape[0])
+    else:
+        _avg_back_parallel(gy, gx, k, s, p, include)
     return gx

@@ -8,6 +8,15 @@
 
 # --- elementwise -------------------------------------------------------------------------
 from hubel.ops.activation import linear, log_softmax, relu, sigmoid, softmax, tanh
+from hubel.ops.conv import (
+    conv,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose,
+    convolve2d,
+    correlate2d,
+)
 from hubel.ops.elementwise import (
     abs,
     add,
@@ -77,3 +86,5 @@ __all__ = [
     "avg_pool3d", "global_avg_pool1d", "global_avg_pool2d", "global_avg_pool3d",
     "global_max_pool1d", "global_max_pool2d", "global_max_pool3d", "local_response_norm",
 ]
+__all__ += ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "convolve2d",
+            "correlate2d"]

@@ -1,5 +1,13 @@
 """hubel.layers: every layer, by family. The table of contents."""
 
+from hubel.layers.convolutional import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+)
 from hubel.layers.core import Dense
 from hubel.layers.input_layer import Input, InputLayer, SymbolicTensor
 from hubel.layers.layer import Layer
@@ -48,3 +56,5 @@ __all__ += [
     "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "Concatenate", "Add",
     "Subtract", "Multiply", "Average", "Maximum", "Minimum",
 ]
+__all__ += ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
+            "Conv3DTranspose"]

@@ -41,7 +41,7 @@ def reset_names() -> None:
 
 def snake_case(name: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 @contextlib.contextmanager
@@ -130,7 +130,10 @@ class Layer:
         with no_grad():
             x = example(input_shape)
             y = self(*x, training=False) if isinstance(x, list) else self(x, training=False)
-        return _shapes_of(y)
+        first = input_shape
+        while isinstance(first, list):
+            first = first[0]
+        return _rebatch(_shapes_of(y), first[0])
 
     def check_input(self, x) -> None:
         """Raise a ValueError naming the layer when `x` does not fit `input_spec`."""
@@ -325,7 +328,13 @@ def _to_tensor(x):
 def _shapes_of(x):
     if isinstance(x, (list, tuple)):
         return [_shapes_of(v) for v in x]
-    return (None,) + tuple(x.shape[1:])
+    return tuple(x.shape)
+
+
+def _rebatch(shapes, batch):
+    if isinstance(shapes, list):
+        return [_rebatch(s, batch) for s in shapes]
+    return (batch,) + tuple(shapes[1:])
 
 
 def _has_symbolic(x) -> bool:

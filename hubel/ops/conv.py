@@ -1,0 +1,309 @@
+"""Convolution (cross-correlation, as every CNN layer computes it) over 1, 2 or 3 spatial
+axes, channels-last, by im2col + one matrix product (GEMM).
+
+    y[n, o..., f] = b[f] + Σ_{k..., c} x[n, o·S + k·D − P_before, c] · W[k..., c, f]
+
+Shapes (2-D): x (N, H, W, C), W (kh, kw, C/groups, F) -> y (N, Ho, Wo, F) with
+Ho = ⌊(H + P_before + P_after − ((kh − 1)·D + 1)) / S⌋ + 1 (hubel.ops.padding_rule).
+
+im2col gathers every receptive field into a row of `cols` (N·Ho·Wo, kh·kw·C); then
+y = cols @ W, gW = colsᵀ @ gy, and gx = col2im(gy @ Wᵀ) scatter-adds each row back to its
+field. Groups split C and F into `groups` independent convolutions (AlexNet's two towers;
+groups = C is depthwise).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from hubel.autograd.function import Function
+from hubel.backends import get_array_module
+from hubel.ops import padding_rule
+
+
+def windows(xp_pad, out: tuple, kernel: tuple, strides: tuple, dilation: tuple):
+    """A strided view (N, *out, *kernel, C) of every receptive field of a padded input."""
+    n, c = xp_pad.shape[0], xp_pad.shape[-1]
+    st = xp_pad.strides
+    spatial = st[1:-1]
+    shape = (n, *out, *kernel, c)
+    strides = (st[0], *(s * k for s, k in zip(spatial, strides)),
+               *(s * d for s, d in zip(spatial, dilation)), st[-1])
+    return np.lib.stride_tricks.as_strided(xp_pad, shape, strides, writeable=False)
+
+
+def im2col(x_pad, out, kernel, strides, dilation):
+    """cols (N·∏out, ∏kernel·C): one row per output position (a contiguous copy)."""
+    w = windows(x_pad, out, kernel, strides, dilation)
+    return w.reshape(-1, int(np.prod(kernel)) * x_pad.shape[-1])
+
+
+def col2im(cols, padded_shape, out, kernel, strides, dilation):
+    """Scatter-add rows of cols (N, *out, *kernel, C) back into a padded input array."""
+    xp = get_array_module(cols)
+    g = xp.zeros(padded_shape, dtype=cols.dtype)
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        idx = (slice(None),) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, d, s, n in zip(offs, dilation, strides, out))
+        g[idx] += cols[(slice(None),) * (1 + len(out)) + offs]
+    return g
+
+
+def _pad(x, pads):
+    if not any(b or a for b, a in pads):
+        return x
+    return get_array_module(x).pad(x, ((0, 0), *pads, (0, 0)))
+
+
+def _crop(g, pads):
+    if not any(b or a for b, a in pads):
+        return g
+    idx = (slice(None),) + tuple(slice(b, g.shape[i + 1] - a) for i, (b, a) in enumerate(pads))
+    return g[idx]
+
+
+def _gemm_grouped(cols, w2, groups: int):
+    """cols (M, K·C) @ W (K, C/g, F) per group -> (M, F). K: kernel positions."""
+    if groups == 1:
+        return cols @ w2.reshape(-1, w2.shape[-1])
+    k, cg, f = w2.shape
+    fg = f // groups
+    c3 = cols.reshape(cols.shape[0], k, groups, cg)
+    w4 = w2.reshape(k, cg, groups, fg)
+    return np.einsum("mkgc,kcgf->mgf", c3, w4, optimize=True).reshape(cols.shape[0], f)
+
+
+class ConvND(Function):
+    """N-d convolution with bias; forward and backward by im2col + GEMM (see module doc)."""
+
+    def forward(self, x, w, b, strides, dilation, pads, groups):
+        nd = x.ndim - 2
+        kernel = w.shape[:nd]
+        x_pad = _pad(x, pads)
+        out = tuple(
+            (x_pad.shape[i + 1] - ((k - 1) * d + 1)) // s + 1
+            for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
+        cols = im2col(x_pad, out, kernel, strides, dilation)
+        w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])
+        y = _gemm_grouped(cols, w2, groups)
+        if b is not None:
+            y += b
+        self.geom = (x_pad.shape, out, kernel, strides, dilation, pads, groups)
+        if self.needs_grad[1]:
+            self.cols = cols
+        if self.needs_grad[0]:
+            self.w2 = w2
+        return y.reshape((x.shape[0], *out, w.shape[-1]))
+
+    def backward(self, gy):
+        padded_shape, out, kernel, strides, dilation, pads, groups = self.geom
+        f = gy.shape[-1]
+        g2 = gy.reshape(-1, f)
+        gx = gw = gb = None
+        if self.needs_grad[2]:
+            gb = g2.sum(axis=0)
+        if self.needs_grad[1]:
+            kc = self.cols.shape[1]
+            if groups == 1:
+                gw = (self.cols.T @ g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
+            else:
+                k = int(np.prod(kernel))
+                cg = kc // k // groups
+                c3 = self.cols.reshape(-1, k, groups, cg)
+                g3 = g2.reshape(-1, groups, f // groups)
+                gw = np.einsum("mkgc,mgf->kcgf", c3, g3, optimize=True)
+                gw = gw.reshape(*kernel, cg, f)
+        if self.needs_grad[0]:
+            w2 = self.w2
+            k, cg, _ = w2.shape
+            if groups == 1:
+                gcols = g2 @ w2.reshape(-1, f).T
+            else:
+                w4 = w2.reshape(k, cg, groups, f // groups)
+                g3 = g2.reshape(-1, groups, f // groups)
+                gcols = np.einsum("mgf,kcgf->mkgc", g3, w4, optimize=True)
+            c = cg * groups
+            gcols = gcols.reshape(padded_shape[0], *out, *kernel, c)
+            gx = _crop(col2im(gcols, padded_shape, out, kernel, strides, dilation), pads)
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTransposeND(Function):
+    """Transposed convolution: the input-gradient of a convolution, used as a layer
+    (upsampling). Kernel (k..., F, C) as in Keras: C input channels, F output channels.
+
+    y = col2im(x @ W2ᵀ) cropped by the padding;  gx = im2col(gy_pad) @ W2,
+    gW = im2col(gy_pad)ᵀ @ x.
+    """
+
+    def forward(self, x, w, b, strides, dilation, pads, out_spatial):
+        nd = x.ndim - 2
+        kernel = w.shape[:nd]
+        f, c = w.shape[-2], w.shape[-1]
+        padded = (x.shape[0], *(o + pb + pa for o, (pb, pa) in zip(out_spatial, pads)), f)
+        w2 = w.reshape(-1, c)  # (K·F, C)
+        cols = x.reshape(-1, c) @ w2.T
+        cols = cols.reshape((x.shape[0], *x.shape[1:-1], *kernel, f))
+        y = _crop(col2im(cols, padded, x.shape[1:-1], kernel, strides, dilation), pads)
+        if b is not None:
+            y = y + b
+        self.geom = (padded, x.shape[1:-1], kernel, strides, dilation, pads)
+        self.x, self.w2 = x, w2
+        return np.ascontiguousarray(y)
+
+    def backward(self, gy):
+        padded, in_sp, kernel, strides, dilation, pads = self.geom
+        g_pad = _pad(gy, pads)
+        cols = im2col(g_pad, in_sp, kernel, strides, dilation)  # (N·∏in, K·F)
+        c = self.x.shape[-1]
+        gx = (cols @ self.w2).reshape(self.x.shape) if self.needs_grad[0] else None
+        gw = None
+        if self.needs_grad[1]:
+            gw = (cols.T @ self.x.reshape(-1, c)).reshape(*kernel, -1, c)
+        gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0) if self.needs_grad[2] else None
+        return gx, gw, gb, None, None, None, None
+
+
+def _tuple(v, nd: int, what: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    v = tuple(int(i) for i in v)
+    if len(v) != nd:
+        raise ValueError(f"{what} needs {nd} values, got {v}")
+    return v
+
+
+def conv_geometry(x_shape, kernel, strides, padding, dilation, label: str):
+    """Resolve per-axis padding and output sizes; warn / raise naming `label` (a layer)."""
+    nd = len(kernel)
+    spatial = x_shape[1:-1]
+    if isinstance(padding, str):
+        pads = tuple(padding_rule.resolve_padding(padding, n, k, s, d)
+                     for n, k, s, d in zip(spatial, kernel, strides, dilation))
+    elif isinstance(padding, (int, np.integer)):
+        pads = ((int(padding), int(padding)),) * nd
+    else:
+        padding = list(padding)
+        if len(padding) != nd:
+            raise ValueError(f"{label}: padding needs one int or (before, after) per spatial "
+                             f"axis ({nd}), got {padding}")
+        pads = tuple((int(p), int(p)) if isinstance(p, (int, np.integer)) else
+                     (int(p[0]), int(p[1])) for p in padding)
+    out = []
+    for axis, (n, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, strides, dilation,
+                                                      pads)):
+        span = padding_rule.effective_kernel(k, d)
+        if n + pb + pa < span:
+            raise ValueError(
+                f"{label}: kernel {k} (dilation {d}: span {span}) is larger than the padded "
+                f"input {n} + {pb} + {pa} = {n + pb + pa} on spatial axis {axis}")
+        padding_rule.warn_if_not_whole(label, axis, n, k, s, d, (pb, pa), nd)
+        out.append((n + pb + pa - span) // s + 1)
+    return pads, tuple(out)
+
+
+def conv(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups: int = 1,
+         label: str | None = None):
+    """Convolution over the spatial axes of channels-last x with kernel (k..., C/g, F).
+
+        >>> import hubel, numpy as np
+        >>> x = hubel.Tensor(np.ones((1, 5, 5, 1), np.float32))
+        >>> hubel.F.conv2d(x, np.ones((3, 3, 1, 1), np.float32)).shape
+        (1, 3, 3, 1)
+    """
+    nd = len(x.shape) - 2
+    label = label or f"conv{nd}d"
+    w_shape = getattr(w, "shape", None)
+    if len(w_shape) != nd + 2:
+        raise ValueError(f"{label}: kernel must have {nd + 2} dimensions (k..., C/groups, F), "
+                         f"got shape {w_shape}")
+    c = x.shape[-1]
+    if c % groups or w_shape[-1] % groups:
+        raise ValueError(f"{label}: groups={groups} must divide the input channels ({c}) and "
+                         f"the filters ({w_shape[-1]})")
+    if c // groups != w_shape[-2]:
+        raise ValueError(f"{label}: input has {c} channels, {c} / groups {groups} = "
+                         f"{c // groups} per group, but the kernel expects {w_shape[-2]}")
+    strides = _tuple(strides, nd, f"{label}: strides")
+    dilation = _tuple(dilation_rate, nd, f"{label}: dilation_rate")
+    pads, _ = conv_geometry(x.shape, w_shape[:nd], strides, padding, dilation, label)
+    return ConvND.apply(x, w, b, strides, dilation, pads, int(groups))
+
+
+def conv1d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """1-D convolution: x (N, W, C), kernel (kw, C/g, F) -> (N, Wo, F)."""
+    return conv(x, w, b, strides, padding, dilation_rate, groups, "conv1d")
+
+
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """2-D convolution: x (N, H, W, C), kernel (kh, kw, C/g, F) -> (N, Ho, Wo, F)."""
+    return conv(x, w, b, strides, padding, dilation_rate, groups, "conv2d")
+
+
+def conv3d(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """3-D convolution: x (N, D, H, W, C), kernel (kd, kh, kw, C/g, F)."""
+    return conv(x, w, b, strides, padding, dilation_rate, groups, "conv3d")
+
+
+def conv_transpose(x, w, b=None, strides=1, padding="valid", dilation_rate=1,
+                   output_padding=None, label: str | None = None):
+    """Transposed convolution: x (N, *in, C), kernel (k..., F, C) -> (N, *out, F) with
+    out = (in − 1)·S + F_eff − P_total (+ output_padding), the inverse of conv's size rule.
+    'same' gives out = in·S."""
+    nd = len(x.shape) - 2
+    label = label or f"conv{nd}d_transpose"
+    kernel = tuple(w.shape[:nd])
+    if w.shape[-1] != x.shape[-1]:
+        raise ValueError(f"{label}: input has {x.shape[-1]} channels, the kernel expects "
+                         f"{w.shape[-1]}")
+    strides = _tuple(strides, nd, f"{label}: strides")
+    dilation = _tuple(dilation_rate, nd, f"{label}: dilation_rate")
+    extra = _tuple(output_padding or 0, nd, f"{label}: output_padding")
+    pads, out = [], []
+    for n, k, s, d, e in zip(x.shape[1:-1], kernel, strides, dilation, extra):
+        span = padding_rule.effective_kernel(k, d)
+        full = (n - 1) * s + span
+        if padding == "same":
+            size = n * s
+            total = full - size
+            pb = max(total // 2, 0)
+            pads.append((pb, full + e - size - pb if total >= 0 else 0))
+            out.append(size + (e if total >= 0 else 0))
+        elif padding == "valid":
+            pads.append((0, 0))
+            out.append(full + e)
+        else:
+            p = int(padding)
+            pads.append((p, p))
+            out.append(full - 2 * p + e)
+    pads = [(pb, pa) for pb, pa in pads]
+    return ConvTransposeND.apply(x, w, b, strides, dilation, tuple(pads), tuple(out))
+
+
+def correlate2d(image, kernel, padding="valid"):
+    """Cross-correlation of a 2-D image (H, W) — or each channel of (H, W, C) — with a
+    2-D kernel (kh, kw): what CNN layers compute.  y[i, j] = Σ x[i + a, j + b]·k[a, b]."""
+    from hubel.ops.shape import reshape, transpose
+
+    x = image
+    if len(x.shape) == 2:
+        x4 = reshape(x, (1, *x.shape, 1))
+    else:  # channels become the batch: the same kernel on each
+        x4 = reshape(transpose(x, (2, 0, 1)), (x.shape[2], x.shape[0], x.shape[1], 1))
+    k4 = reshape(kernel, (*kernel.shape, 1, 1))
+    y = conv(x4, k4, None, 1, padding, 1, 1, "correlate2d")
+    if len(x.shape) == 2:
+        return reshape(y, y.shape[1:3])
+    return transpose(reshape(y, y.shape[:3]), (1, 2, 0))
+
+
+def convolve2d(image, kernel, padding="valid"):
+    """True convolution: correlation with the kernel flipped in both axes,
+    y[i, j] = Σ x[i − a, j − b]·k[a, b] (the lecture's image-kernel table)."""
+    from hubel.ops.shape import getitem
+
+    return correlate2d(image, getitem(kernel, (slice(None, None, -1), slice(None, None, -1))),
+                       padding)

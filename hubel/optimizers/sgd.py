@@ -1,0 +1,37 @@
+"""Stochastic gradient descent with optional (Nesterov) momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hubel.optimizers.optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """v ← μ·v + g;  θ ← θ − η·v  (Nesterov: θ ← θ − η·(g + μ·v)).
+
+    This is PyTorch's form; with a constant η it equals Keras's v ← μv − ηg, θ ← θ + v.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.momentum, self.nesterov = float(momentum), nesterov
+
+    def update(self, w, g, state, lr):
+        if not self.momentum:
+            w -= lr * g
+            return
+        v = state.get("velocity")
+        if v is None:
+            v = state["velocity"] = np.array(g)
+        else:
+            v *= self.momentum
+            v += g
+        if self.nesterov:
+            w -= lr * (g + self.momentum * v)
+        else:
+            w -= lr * v
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

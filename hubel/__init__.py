@@ -3,7 +3,20 @@
 The table of contents: public names only.
 """
 
-from hubel import data, datasets, functional
+from hubel import (
+    activations,
+    callbacks,
+    data,
+    datasets,
+    functional,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+)
 from hubel import functional as F
 from hubel.autograd import enable_grad, is_grad_enabled, no_grad
 from hubel.autograd.gradcheck import GradcheckError, gradcheck
@@ -13,7 +26,8 @@ from hubel.tensor import Tensor, as_tensor, float32, float64, tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "data", "datasets",
+    "activations", "callbacks", "data", "datasets", "initializers", "layers", "losses",
+    "metrics", "models", "optimizers", "regularizers",
     "F", "functional", "Tensor", "tensor", "as_tensor", "float32", "float64", "no_grad",
     "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError", "seed", "__version__",
 ]

@@ -1,0 +1,108 @@
+"""The functional graph: the Nodes recorded by calling layers on `Input`s, ordered so that
+every node runs after the nodes that feed it."""
+
+from __future__ import annotations
+
+from hubel.layers.input_layer import InputLayer, Node, SymbolicTensor
+
+
+def _flat(x) -> list:
+    if isinstance(x, (list, tuple)):
+        return [t for item in x for t in _flat(item)]
+    return [x]
+
+
+def _map(x, fn):
+    if isinstance(x, (list, tuple)):
+        return [_map(v, fn) for v in x]
+    return fn(x)
+
+
+class Graph:
+    """Nodes from `inputs` to `outputs` in topological order, runnable on real tensors."""
+
+    def __init__(self, inputs, outputs):
+        self.inputs = _flat(inputs)
+        self.outputs = outputs
+        for t in self.inputs:
+            if not isinstance(t, SymbolicTensor) or not isinstance(t.node.layer, InputLayer):
+                raise ValueError(f"Model inputs must come from hubel.layers.Input, got {t!r}")
+        self.nodes = self._order(_flat(outputs))
+        known = {id(t.node) for t in self.inputs}
+        for node in self.nodes:
+            if isinstance(node.layer, InputLayer) and id(node) not in known:
+                raise ValueError(f"the outputs depend on Input {node.layer.name!r}, which is "
+                                 "not among the model's inputs")
+
+    @staticmethod
+    def _order(outputs) -> list[Node]:
+        order, seen = [], set()
+        stack = [(t.node, False) for t in reversed(outputs)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for t in reversed(node.input_tensors()):
+                if id(t.node) not in seen:
+                    stack.append((t.node, False))
+        return order
+
+    def layers(self) -> list:
+        found, seen = [], set()
+        for node in self.nodes:
+            if id(node.layer) not in seen:
+                seen.add(id(node.layer))
+                found.append(node.layer)
+        return found
+
+    def run(self, xs: list, training: bool):
+        """Evaluate the graph: xs are the real inputs, in the order of `inputs`."""
+        values: dict[int, object] = {}
+        for t, x in zip(self.inputs, xs):
+            values[id(t.node)] = [x]
+        for node in self.nodes:
+            if id(node) in values:
+                continue
+            args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
+            out = node.layer(*args, training=training, **node.kwargs)
+            values[id(node)] = out if isinstance(out, list) else [out]
+        return _map(self.outputs, lambda s: values[id(s.node)][s.index])
+
+    def get_config(self) -> dict:
+        """Nodes as JSON: each names its layer and its inputs as {node, index} references."""
+        index = {id(n): i for i, n in enumerate(self.nodes)}
+
+        def ref(s: SymbolicTensor):
+            return {"node": index[id(s.node)], "index": s.index}
+
+        nodes = [{"layer": n.layer.name, "inputs": [_map(a, ref) for a in n.inputs],
+                  "kwargs": n.kwargs} for n in self.nodes]
+        return {"nodes": nodes, "inputs": [ref(t) for t in self.inputs],
+                "outputs": _map(self.outputs, ref)}
+
+
+def rebuild(config: dict, layers: dict):
+    """Replay a graph config: returns (inputs, outputs) as symbolic tensors."""
+    produced: list[list[SymbolicTensor]] = []
+    for spec in config["nodes"]:
+        layer = layers[spec["layer"]]
+        if isinstance(layer, InputLayer):
+            t = SymbolicTensor((layer.batch_size,) + layer.shape, layer.dtype,
+                               Node(layer, (), {}), name=layer.name)
+            produced.append([t])
+            continue
+        args = [_map(a, lambda r: produced[r["node"]][r["index"]]) for a in spec["inputs"]]
+        out = layer(*args, **spec.get("kwargs", {}))
+        produced.append(out if isinstance(out, list) else [out])
+
+    def get(r):
+        return produced[r["node"]][r["index"]]
+
+    inputs = [get(r) for r in config["inputs"]]
+    outputs = _map(config["outputs"], get)
+    return inputs, outputs

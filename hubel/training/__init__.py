@@ -1,0 +1,1 @@
+"""Training: the Trainer behind fit/evaluate/predict, and the callbacks."""

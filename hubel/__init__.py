@@ -22,8 +22,7 @@ from hubel.autograd import enable_grad, is_grad_enabled, no_grad
 from hubel.autograd.gradcheck import GradcheckError, gradcheck
 from hubel.random import seed
 from hubel.tensor import Tensor, as_tensor, float32, float64, tensor
-
-__version__ = "0.1.0"
+from hubel.version import __version__
 
 __all__ = [
     "activations", "callbacks", "data", "datasets", "initializers", "layers", "losses",

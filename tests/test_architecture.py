@@ -10,7 +10,7 @@ HUBEL = Path(__file__).resolve().parent.parent / "hubel"
 
 # tier: top-level modules/packages of hubel (a module may import its own tier and below)
 TIERS = {
-    0: ["backends", "random"],
+    0: ["backends", "random", "version"],
     1: ["tensor", "autograd"],
     2: ["ops", "functional", "initializers", "regularizers", "activations", "losses",
         "metrics", "optimizers"],

@@ -53,7 +53,7 @@ def save_model(model, path, include_optimizer: bool = False, training_state: dic
     """Write the model to `path` (.safetensors) atomically."""
     from safetensors.numpy import save_file
 
-    import hubel
+    from hubel.version import __version__
 
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built: call it on data (or build it) "
@@ -65,7 +65,7 @@ def save_model(model, path, include_optimizer: bool = False, training_state: dic
             raise ValueError(f"Model '{model.name}': two weights are named {w.name!r}; give "
                              "the layers unique names before saving")
         tensors[w.name] = np.ascontiguousarray(w.data)
-    meta = {"format": "hubel", "hubel_version": hubel.__version__,
+    meta = {"format": "hubel", "hubel_version": __version__,
             "class_name": type(model).__name__,
             "config": json.dumps(model.get_config()),
             "weights": json.dumps([w.name for w in weights])}

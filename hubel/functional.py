@@ -17,6 +17,7 @@ from hubel.ops.conv import (
     convolve2d,
     correlate2d,
 )
+from hubel.ops.dropout import dropout
 from hubel.ops.elementwise import (
     abs,
     add,
@@ -40,6 +41,9 @@ from hubel.ops.linalg import matmul
 
 # --- pooling and local response normalization ----------------------------------------
 from hubel.ops.lrn import local_response_norm
+
+# --- reductions --------------------------------------------------------------------------
+from hubel.ops.norm import batch_norm
 from hubel.ops.pool import (
     avg_pool1d,
     avg_pool2d,
@@ -54,8 +58,6 @@ from hubel.ops.pool import (
     max_pool2d,
     max_pool3d,
 )
-
-# --- reductions --------------------------------------------------------------------------
 from hubel.ops.reduce import logsumexp, max, mean, min, sum, var
 
 # --- shape -------------------------------------------------------------------------------
@@ -88,3 +90,4 @@ __all__ = [
 ]
 __all__ += ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "convolve2d",
             "correlate2d"]
+__all__ += ["dropout", "batch_norm"]

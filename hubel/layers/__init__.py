@@ -8,7 +8,7 @@ from hubel.layers.convolutional import (
     Conv3D,
     Conv3DTranspose,
 )
-from hubel.layers.core import Dense
+from hubel.layers.core import Activation, Dense, Dropout
 from hubel.layers.input_layer import Input, InputLayer, SymbolicTensor
 from hubel.layers.layer import Layer
 from hubel.layers.lrn import LocalResponseNormalization
@@ -21,6 +21,7 @@ from hubel.layers.merging import (
     Multiply,
     Subtract,
 )
+from hubel.layers.normalization import BatchNormalization
 from hubel.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -58,3 +59,4 @@ __all__ += [
 ]
 __all__ += ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
             "Conv3DTranspose"]
+__all__ += ["Activation", "Dropout", "BatchNormalization"]

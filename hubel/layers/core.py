@@ -1,9 +1,10 @@
-"""Core layers: Dense (fully connected, f = xW + b)."""
+"""Core layers: Dense (fully connected, f = xW + b), Activation, Dropout."""
 
 from __future__ import annotations
 
 from hubel import activations
 from hubel.layers.layer import Layer
+from hubel.ops.dropout import dropout
 from hubel.ops.elementwise import add
 from hubel.ops.linalg import matmul
 
@@ -65,6 +66,43 @@ class Dense(Layer):
                 "bias_initializer": _name(self.bias_initializer),
                 "kernel_regularizer": _name(self.kernel_regularizer),
                 "bias_regularizer": _name(self.bias_regularizer)}
+
+
+class Activation(Layer):
+    """Applies an activation function by name or callable: Activation('relu')."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x):
+        return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: zeroes each input with probability `rate` in training and scales
+    the rest by 1/(1 − rate); identity in inference."""
+
+    def __init__(self, rate: float, noise_shape=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"{self._label()}: rate must be in [0, 1), got {rate}")
+        self.rate, self.noise_shape = float(rate), noise_shape
+
+    def call(self, x, training: bool = False):
+        return dropout(x, self.rate, training, self.noise_shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape}
 
 
 def _name(x):

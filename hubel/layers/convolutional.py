@@ -71,18 +71,24 @@ class Conv(Layer):
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
                                      self.bias_regularizer) if self.use_bias else None)
         self.input_spec = {"ndim": nd + 2, "axes": {-1: c}, "layout": self._layout()}
+        self.checked_sizes: set = set()  # spatial sizes whose geometry was checked (warned)
         self.built = True
 
     def _layout(self) -> str:
         return {1: "(N, W, C)", 2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}[self.rank]
 
     def call(self, x):
+        sizes = tuple(x.shape[1:-1])
+        warn = sizes not in self.checked_sizes  # warn once per input size, not every step
+        self.checked_sizes.add(sizes)
         y = C.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                   self.groups, self._label())
+                   self.groups, self._label(), warn)
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(1 if n is None else n for n in input_shape)
+        if self.built:
+            self.checked_sizes.add(tuple(shape[1:-1]))
         _, out = C.conv_geometry(shape, self.kernel_size, self.strides, self.padding,
                                  self.dilation_rate, self._label())
         return (input_shape[0], *out, self.filters)

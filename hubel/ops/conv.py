@@ -176,7 +176,7 @@ def _tuple(v, nd: int, what: str) -> tuple:
     return v
 
 
-def conv_geometry(x_shape, kernel, strides, padding, dilation, label: str):
+def conv_geometry(x_shape, kernel, strides, padding, dilation, label: str, warn: bool = True):
     """Resolve per-axis padding and output sizes; warn / raise naming `label` (a layer)."""
     nd = len(kernel)
     spatial = x_shape[1:-1]
@@ -200,13 +200,14 @@ def conv_geometry(x_shape, kernel, strides, padding, dilation, label: str):
             raise ValueError(
                 f"{label}: kernel {k} (dilation {d}: span {span}) is larger than the padded "
                 f"input {n} + {pb} + {pa} = {n + pb + pa} on spatial axis {axis}")
-        padding_rule.warn_if_not_whole(label, axis, n, k, s, d, (pb, pa), nd)
+        if warn:
+            padding_rule.warn_if_not_whole(label, axis, n, k, s, d, (pb, pa), nd)
         out.append((n + pb + pa - span) // s + 1)
     return pads, tuple(out)
 
 
 def conv(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups: int = 1,
-         label: str | None = None):
+         label: str | None = None, warn: bool = True):
     """Convolution over the spatial axes of channels-last x with kernel (k..., C/g, F).
 
         >>> import hubel, numpy as np
@@ -229,7 +230,7 @@ def conv(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups: int 
                          f"{c // groups} per group, but the kernel expects {w_shape[-2]}")
     strides = _tuple(strides, nd, f"{label}: strides")
     dilation = _tuple(dilation_rate, nd, f"{label}: dilation_rate")
-    pads, _ = conv_geometry(x.shape, w_shape[:nd], strides, padding, dilation, label)
+    pads, _ = conv_geometry(x.shape, w_shape[:nd], strides, padding, dilation, label, warn)
     return ConvND.apply(x, w, b, strides, dilation, pads, int(groups))
 
 

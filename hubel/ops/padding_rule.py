@@ -92,6 +92,8 @@ def warn_if_not_whole(label: str, axis: int, input_size: int, kernel: int, strid
     names = _AXIS_NAMES.get(ndim or 0)
     what = names[axis] if names and axis < len(names) else f"positions of spatial axis {axis}"
     unseen = unseen_positions(input_size, kernel, stride, dilation, (before, after))
+    if not unseen:  # only padding is dropped: every input position is still seen
+        return False
     warnings.warn(
         f"{label}: (N + P − F)/S + 1 = ({input_size} + {before + after} − "
         f"{effective_kernel(kernel, dilation)})/{stride} + 1 = {span / stride + 1:.2f} is not "

@@ -16,6 +16,7 @@ from hubel import (
     models,
     optimizers,
     regularizers,
+    zoo,
 )
 from hubel import functional as F
 from hubel.autograd import enable_grad, is_grad_enabled, no_grad
@@ -26,7 +27,7 @@ from hubel.version import __version__
 
 __all__ = [
     "activations", "callbacks", "data", "datasets", "initializers", "layers", "losses",
-    "metrics", "models", "optimizers", "regularizers",
+    "metrics", "models", "optimizers", "regularizers", "zoo",
     "F", "functional", "Tensor", "tensor", "as_tensor", "float32", "float64", "no_grad",
     "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError", "seed", "__version__",
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy
 
+from hubel.backends import threads  # noqa: F401  (chooses the Numba threading layer first)
+
 _array_modules: list = []  # extra modules (e.g. cupy), consulted before numpy
 
 

@@ -1,5 +1,12 @@
 """Activation functions by name: `get('relu')` gives the function used by
-`Dense(..., activation='relu')` and every other layer's `activation=` argument."""
+`Dense(..., activation='relu')` and every other layer's `activation=` argument.
+
+The lecture's table (SPEC A), each with its derivative (computed by its Function's
+backward, so `derivative(name)(x)` needs no formula of its own): identity, binary step,
+logistic (sigmoid), tanh, arctan, ReLU, leaky ReLU (α 0.01), very leaky ReLU (α 0.3),
+randomized ReLU (α ~ U(l, u) in training), ELU, softplus, centered softplus, noisy ReLU,
+Gaussian; the learnable ones (PReLU, APL, maxout) are layers in hubel.layers.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,16 @@ _TABLE: dict[str, Callable] = {
     "tanh": A.tanh,
     "softmax": A.softmax,
     "log_softmax": A.log_softmax,
+    "leaky_relu": A.leaky_relu,
+    "very_leaky_relu": A.very_leaky_relu,
+    "elu": A.elu,
+    "softplus": A.softplus,
+    "centered_softplus": A.centered_softplus,
+    "arctan": A.arctan,
+    "binary_step": A.binary_step,
+    "gaussian": A.gaussian,
+    "rrelu": A.rrelu,
+    "noisy_relu": A.noisy_relu,
 }
 
 
@@ -38,3 +55,22 @@ def serialize(fn) -> str | None:
         if f is fn:
             return name
     return getattr(fn, "__name__", str(fn))
+
+
+def derivative(identifier):
+    """f'(x) of an activation, elementwise, by backpropagating ones through it."""
+    import numpy as np
+
+    from hubel.tensor import Tensor
+
+    f = get(identifier)
+
+    def df(x):
+        t = Tensor(np.array(x, dtype=np.float64), requires_grad=True)
+        y = f(t)
+        if y is t:
+            return np.ones_like(t.data)
+        y.backward(np.ones_like(y.data))
+        return t.grad
+
+    return df

@@ -7,7 +7,28 @@
 """
 
 # --- elementwise -------------------------------------------------------------------------
-from hubel.ops.activation import linear, log_softmax, relu, sigmoid, softmax, tanh
+from hubel.ops.activation import (
+    apl,
+    arctan,
+    binary_step,
+    centered_softplus,
+    elu,
+    gaussian,
+    identity,
+    leaky_relu,
+    linear,
+    log_softmax,
+    maxout,
+    noisy_relu,
+    prelu,
+    relu,
+    rrelu,
+    sigmoid,
+    softmax,
+    softplus,
+    tanh,
+    very_leaky_relu,
+)
 from hubel.ops.conv import (
     conv,
     conv1d,
@@ -91,3 +112,6 @@ __all__ = [
 __all__ += ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "convolve2d",
             "correlate2d"]
 __all__ += ["dropout", "batch_norm"]
+__all__ += ["apl", "arctan", "binary_step", "centered_softplus", "elu", "gaussian",
+            "identity", "leaky_relu", "maxout", "noisy_relu", "prelu", "rrelu", "softplus",
+            "very_leaky_relu"]

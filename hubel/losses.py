@@ -143,12 +143,112 @@ class BinaryCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
+class SquaredError(Loss):
+    """The lecture's ½Σ(y − f)² per example (sum over features, halved)."""
+
+    name = "squared_error"
+
+    def per_example(self, y_true, y_pred):
+        d = y_pred - as_tensor(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype))
+        sq = d * d * 0.5
+        return sq.reshape(sq.shape[0], -1).sum(axis=1) if sq.ndim > 1 else sq
+
+
+def _signed(y_true, dtype):
+    """Labels as ±1 (0/1 labels are mapped to −1/+1)."""
+    y = np.asarray(getattr(y_true, "data", y_true), dtype)
+    if y.size and y.min() >= 0:
+        y = 2 * y - 1
+    return as_tensor(y)
+
+
+def _margin_mean(e):
+    return e.reshape(e.shape[0], -1).mean(axis=1) if e.ndim > 1 else e
+
+
+class Hinge(Loss):
+    """max(0, 1 − y·f) for labels y ∈ {−1, +1} (0/1 labels are mapped), the SVM loss."""
+
+    name = "hinge"
+
+    def per_example(self, y_true, y_pred):
+        return _margin_mean(F.relu(1 - _signed(y_true, y_pred.dtype) * y_pred))
+
+
+class Logistic(Loss):
+    """log₂(1 + e^(−y·f)) for labels y ∈ {−1, +1} (stable softplus form)."""
+
+    name = "logistic"
+
+    def per_example(self, y_true, y_pred):
+        m = _signed(y_true, y_pred.dtype) * y_pred
+        return _margin_mean(F.softplus(-m) * (1 / np.log(2)))
+
+
+class Exponential(Loss):
+    """e^(−y·f) for labels y ∈ {−1, +1} (AdaBoost's loss)."""
+
+    name = "exponential"
+
+    def per_example(self, y_true, y_pred):
+        return _margin_mean(F.exp(-(_signed(y_true, y_pred.dtype) * y_pred)))
+
+
+class MulticlassHinge(Loss):
+    """Multiclass SVM loss for integer labels y and scores f (N, K):
+    'weston_watkins' (cs231n's SVM): Σ_{j≠y} max(0, f_j − f_y + margin);
+    'crammer_singer': max(0, margin + max_{j≠y} f_j − f_y)."""
+
+    name = "multiclass_hinge"
+
+    def __init__(self, kind: str = "weston_watkins", margin: float = 1.0,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
+        if kind not in ("weston_watkins", "crammer_singer"):
+            raise ValueError(f"MulticlassHinge: kind must be 'weston_watkins' or "
+                             f"'crammer_singer', got {kind!r}")
+        self.kind, self.margin = kind, float(margin)
+
+    def per_example(self, y_true, y_pred):
+        y = _labels(y_true, y_pred.shape[-1], type(self).__name__)
+        rows = np.arange(len(y))
+        correct = y_pred[rows, y].reshape(-1, 1)
+        others = np.ones(y_pred.shape, dtype=bool)
+        others[rows, y] = False
+        if self.kind == "weston_watkins":
+            m = F.relu(y_pred - correct + self.margin)
+            return (m * others.astype(y_pred.dtype)).sum(axis=1)
+        masked = F.where(others, y_pred, np.asarray(-np.inf, y_pred.dtype))
+        return F.relu(masked.max(axis=1) - correct.reshape(-1) + self.margin)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "margin": self.margin}
+
+
+class KLDivergence(Loss):
+    """Σ y·log(y / p) over classes for target distributions y and predictions p."""
+
+    name = "kl_divergence"
+
+    def per_example(self, y_true, y_pred):
+        y = np.clip(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype), _EPS, 1)
+        p = F.clip(y_pred, _EPS, 1)
+        return (as_tensor(y) * (as_tensor(np.log(y)) - F.log(p))).sum(axis=-1)
+
+
 _NAMES = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
     "binary_crossentropy": BinaryCrossentropy,
+    "squared_error": SquaredError,
+    "hinge": Hinge,
+    "logistic": Logistic,
+    "exponential": Exponential,
+    "multiclass_hinge": MulticlassHinge,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
 }
 
 

@@ -1,5 +1,17 @@
 """hubel.layers: every layer, by family. The table of contents."""
 
+from hubel.layers.activation import (
+    APL,
+    ELU,
+    GaussianNoise,
+    LeakyReLU,
+    Maxout,
+    NoisyReLU,
+    PReLU,
+    ReLU,
+    RReLU,
+    Softmax,
+)
 from hubel.layers.convolutional import (
     Conv1D,
     Conv1DTranspose,
@@ -60,3 +72,5 @@ __all__ += [
 __all__ += ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
             "Conv3DTranspose"]
 __all__ += ["Activation", "Dropout", "BatchNormalization"]
+__all__ += ["APL", "ELU", "GaussianNoise", "LeakyReLU", "Maxout", "NoisyReLU", "PReLU",
+            "ReLU", "RReLU", "Softmax"]

@@ -15,7 +15,8 @@ TIERS = {
     2: ["ops", "functional", "initializers", "regularizers", "activations", "losses",
         "metrics", "optimizers"],
     3: ["layers"],
-    4: ["models", "training", "zoo", "callbacks"],  # models use a Trainer for fit; the Trainer runs models
+    # models use a Trainer for fit; the Trainer runs models
+    4: ["models", "training", "zoo", "callbacks"],
     5: ["io", "data", "viz", "distributed", "datasets"],
     6: ["cli"],
 }

@@ -80,6 +80,7 @@ def save_model(model, path, include_optimizer: bool = False, training_state: dic
                                         "iterations": opt["iterations"]})
     if training_state is not None:
         meta["training_state"] = json.dumps(training_state)
+    metadata = metadata if metadata is not None else getattr(model, "metadata", None)
     if metadata:
         meta["user"] = json.dumps(metadata)
     path = Path(path)

@@ -1,0 +1,1 @@
+"""The `hubel` command: train, evaluate, predict, summary, datasets."""

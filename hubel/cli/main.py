@@ -59,12 +59,14 @@ def prepare(x: np.ndarray, pre: dict) -> np.ndarray:
 
 # --- commands -------------------------------------------------------------------------------
 def cmd_train(args) -> None:
-    import hubel
+    from hubel import callbacks, losses, optimizers, zoo
     from hubel.data import DataLoader, RandomShift
     from hubel.data.augment import Compose, RandomFlip, RandomRotation
     from hubel.data.normalize import Preprocessing
+    from hubel.models import load_model
+    from hubel.random import seed
 
-    hubel.seed(args.seed)
+    seed(args.seed)
     xtr, ytr, xte, yte, names, dname = load_data(args.data, args.limit)
     pre = Preprocessing.fit(xtr, names, dname)
     xtr_f, xte_f = pre(xtr), pre(xte)
@@ -72,31 +74,31 @@ def cmd_train(args) -> None:
     xval, yval = xtr_f[len(xtr_f) - n_val:], ytr[len(ytr) - n_val:]
     xtr_f, ytr = xtr_f[:len(xtr_f) - n_val], ytr[:len(ytr) - n_val]
     try:
-        model = hubel.zoo.get(args.model, input_shape=tuple(xtr_f.shape[1:]),
+        model = zoo.get(args.model, input_shape=tuple(xtr_f.shape[1:]),
                               num_classes=len(names), softmax=False)
     except TypeError as e:
         raise CLIError(f"model {args.model!r} cannot be built for {dname}: {e}") from None
     model.metadata = {"preprocessing": pre.to_dict(), "outputs": "logits",
                       "model": args.model}
-    opt = hubel.optimizers.get(args.optimizer)
+    opt = optimizers.get(args.optimizer)
     if args.lr is not None:
         opt.learning_rate = args.lr
     base_lr = opt.learning_rate
     model.compile(optimizer=opt,
-                  loss=hubel.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    callbacks = [
-        hubel.callbacks.ModelCheckpoint(out / "best.safetensors", monitor="val_accuracy",
+    cbs = [
+        callbacks.ModelCheckpoint(out / "best.safetensors", monitor="val_accuracy",
                                         save_best_only=True, include_optimizer=False),
-        hubel.callbacks.ModelCheckpoint(out / "last.safetensors", save_freq="epoch"),
-        hubel.callbacks.CSVLogger(out / "metrics.csv", append=args.resume),
-        hubel.callbacks.TerminateOnNaN(),
+        callbacks.ModelCheckpoint(out / "last.safetensors", save_freq="epoch"),
+        callbacks.CSVLogger(out / "metrics.csv", append=args.resume),
+        callbacks.TerminateOnNaN(),
     ]
     if args.lr_decay:
         step = max(args.epochs // 3, 1)
-        callbacks.append(hubel.callbacks.LearningRateScheduler(
+        cbs.append(callbacks.LearningRateScheduler(
             lambda epoch, lr: base_lr * 0.5 ** (epoch // step)))
     data = xtr_f, ytr
     if args.augment:
@@ -111,11 +113,11 @@ def cmd_train(args) -> None:
           f"{args.batch_size}, {opt!r}", file=sys.stderr)
     start = time.perf_counter()
     model.fit(*data, batch_size=args.batch_size, epochs=args.epochs, verbose=args.verbose,
-              validation_data=(xval, yval) if n_val else (xte_f, yte), callbacks=callbacks,
+              validation_data=(xval, yval) if n_val else (xte_f, yte), callbacks=cbs,
               resume_from=resume)
     wall = time.perf_counter() - start
-    best = hubel.models.load_model(out / "best.safetensors")
-    best.compile(optimizer="sgd", loss=hubel.losses.SparseCategoricalCrossentropy(True),
+    best = load_model(out / "best.safetensors")
+    best.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy(True),
                  metrics=["accuracy"])
     _, acc = best.evaluate(xte_f, yte, batch_size=500)
     result = {"model": args.model, "data": dname, "epochs": args.epochs,
@@ -185,7 +187,7 @@ def cmd_predict(args) -> None:
 
 
 def cmd_summary(args) -> None:
-    import hubel
+    from hubel import zoo
 
     target = args.model
     if Path(target).exists():
@@ -196,7 +198,7 @@ def cmd_summary(args) -> None:
             kwargs["input_shape"] = tuple(int(v) for v in args.input_shape.split(","))
         if args.num_classes:
             kwargs["num_classes"] = args.num_classes
-        model = hubel.zoo.get(target, **kwargs)
+        model = zoo.get(target, **kwargs)
     model.summary()
 
 
@@ -218,12 +220,12 @@ def cmd_datasets(args) -> None:
 
 # --- parser ---------------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
-    import hubel.zoo
+    from hubel import zoo
 
     ap = argparse.ArgumentParser(prog="hubel", description="hubel: train and use CNNs.")
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a zoo model on a data set")
-    t.add_argument("--model", default="lenet5", help=f"one of {', '.join(hubel.zoo.names())}")
+    t.add_argument("--model", default="lenet5", help=f"one of {', '.join(zoo.names())}")
     t.add_argument("--data", default="fashion-mnist",
                    help="fashion-mnist, mnist, digits, a .npz file or a folder of class folders")
     t.add_argument("--epochs", type=int, default=12)

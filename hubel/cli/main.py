@@ -67,6 +67,10 @@ def cmd_train(args) -> None:
     from hubel.random import seed
 
     seed(args.seed)
+    if args.threads:
+        from hubel.backends.threads import set_num_threads
+
+        set_num_threads(args.threads)
     xtr, ytr, xte, yte, names, dname = load_data(args.data, args.limit)
     pre = Preprocessing.fit(xtr, names, dname)
     xtr_f, xte_f = pre(xtr), pre(xte)
@@ -239,6 +243,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="runs/latest", help="folder for models and metrics.csv")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=None,
+                   help="threads for BLAS and kernels (default: all cores)")
     t.add_argument("--limit", type=int, default=None, help="use only the first N images")
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.set_defaults(func=cmd_train)

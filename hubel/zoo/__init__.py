@@ -7,6 +7,7 @@ ordinary hubel model (summarize, train, save, load, fine-tune it like any other)
 """
 
 from hubel.zoo.alexnet import alexnet, zfnet
+from hubel.zoo.convnet import convnet
 from hubel.zoo.googlenet import googlenet
 from hubel.zoo.lenet import lecun1990, lenet5
 from hubel.zoo.perceptron import mlp, perceptron, xor_mlp
@@ -23,7 +24,8 @@ from hubel.zoo.resnet import (
 from hubel.zoo.vgg import vgg, vgg11, vgg13, vgg16, vgg19
 
 _MODELS = {
-    "perceptron": perceptron, "mlp": mlp, "xor_mlp": xor_mlp, "lecun1990": lecun1990,
+    "convnet": convnet, "perceptron": perceptron, "mlp": mlp, "xor_mlp": xor_mlp,
+    "lecun1990": lecun1990,
     "lenet5": lenet5, "alexnet": alexnet, "zfnet": zfnet, "vgg11": vgg11, "vgg13": vgg13,
     "vgg16": vgg16, "vgg19": vgg19, "googlenet": googlenet, "resnet18": resnet18,
     "resnet34": resnet34, "resnet50": resnet50, "resnet101": resnet101,
@@ -44,7 +46,7 @@ def get(name: str, **kwargs):
     return _MODELS[key](**kwargs)
 
 
-__all__ = ["alexnet", "zfnet", "googlenet", "lecun1990", "lenet5", "mlp", "perceptron",
+__all__ = ["convnet", "alexnet", "zfnet", "googlenet", "lecun1990", "lenet5", "mlp", "perceptron",
            "xor_mlp", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "resnet20", "resnet32", "resnet56", "vgg", "vgg11", "vgg13", "vgg16", "vgg19",
            "names", "get"]

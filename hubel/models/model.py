@@ -124,6 +124,14 @@ class Model(Layer):
 
         save_model(self, path, include_optimizer=include_optimizer, metadata=metadata)
 
+    def load_weights(self, path) -> None:
+        """Load the weights of a model file into this (already built) model: by weight
+        name, or — for a new instance of a subclassed model, whose automatic layer names
+        differ — by the stored order, every shape checked."""
+        from hubel.models.saving import load_weights_into
+
+        load_weights_into(self, path)
+
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
         if self.graph is not None:

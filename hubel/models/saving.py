@@ -72,9 +72,10 @@ def save_model(model, path, include_optimizer: bool = False, training_state: dic
     trainer = getattr(model, "trainer", None)
     if include_optimizer and trainer is not None:
         opt = trainer.optimizer.state_dict()
-        for key, slots in opt["slots"].items():
-            for slot, arr in slots.items():
-                tensors[f"{_OPT}{key}/{slot}"] = np.ascontiguousarray(arr)
+        index = {w.name: i for i, w in enumerate(weights)}  # slots by weight position, so
+        for key, slots in opt["slots"].items():             # a model rebuilt with other
+            for slot, arr in slots.items():                 # layer names gets them back
+                tensors[f"{_OPT}{index.get(key, key)}/{slot}"] = np.ascontiguousarray(arr)
         meta["optimizer"] = json.dumps({"class_name": opt["class_name"],
                                         "config": opt["config"],
                                         "iterations": opt["iterations"]})
@@ -176,17 +177,42 @@ def _restore_optimizer_only(model, tensors, meta) -> None:
     model.optimizer_state = (cls, spec, tensors)
 
 
+def load_weights_into(model, path) -> None:
+    """Weights by name when the names match, else by the order stored in the file."""
+    tensors, meta = read_file(path)
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' is not built: call it on data before "
+                         "load_weights")
+    names = {w.name for w in model.weights}
+    if names == {k for k in tensors if not k.startswith(_OPT)}:
+        _assign(model, tensors, path)
+        return
+    order = json.loads(meta.get("weights", "[]"))
+    weights = model.weights
+    if len(order) != len(weights):
+        raise ValueError(f"{path}: holds {len(order)} weights, model '{model.name}' has "
+                         f"{len(weights)}")
+    for w, key in zip(weights, order):
+        if tensors[key].shape != w.data.shape:
+            raise ValueError(f"{path}: weight {key!r} has shape {tensors[key].shape}, the "
+                             f"model's {w.name!r} expects {w.data.shape}")
+    for w, key in zip(weights, order):
+        w.data = np.array(tensors[key], dtype=w.data.dtype)
+
+
 def load_into(model, path, optimizer=None) -> dict:
     """Load weights (and optimizer state if given) from `path` into an existing model;
     returns the stored training state ({} if none)."""
+    load_weights_into(model, path)
     tensors, meta = read_file(path)
-    _assign(model, tensors, path)
     if optimizer is not None and "optimizer" in meta:
         spec = json.loads(meta["optimizer"])
         slots: dict = {}
+        names = [w.name for w in model.weights]
         for k, arr in tensors.items():
             if k.startswith(_OPT):
                 key, slot = k[len(_OPT):].rsplit("/", 1)
+                key = names[int(key)] if key.isdigit() and int(key) < len(names) else key
                 slots.setdefault(key, {})[slot] = arr
         optimizer.load_state_dict({"iterations": spec["iterations"], "slots": slots})
     return json.loads(meta.get("training_state", "{}"))

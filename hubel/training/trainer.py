@@ -8,7 +8,6 @@ An iteration is one batch; an epoch is one pass over the training set.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -136,8 +135,9 @@ class Trainer:
         if resume_from is not None:
             state = self.load_checkpoint(resume_from)
             initial_epoch, skip = state["epoch"], state["step_in_epoch"]
-            if steps is not None and skip >= steps:
+            if steps is not None and skip >= steps:  # saved at the end of an epoch
                 initial_epoch, skip = initial_epoch + 1, 0
+                hrandom.set_state(state["rng_state"])
         history = History()
         cbs = [history] + list(callbacks or [])
         if verbose:
@@ -150,7 +150,6 @@ class Trainer:
             self.epoch = epoch
             cbl.on_epoch_begin(epoch)
             resumed = skip and epoch == initial_epoch
-            resume_rng = hrandom.get_state() if resumed else None
             if resumed:
                 hrandom.set_state(state["epoch_rng_state"])
             self.epoch_rng_state = hrandom.get_state()
@@ -190,8 +189,6 @@ class Trainer:
             epoch_logs["lr"] = self.optimizer.lr
             cbl.on_epoch_end(epoch, epoch_logs)
             skip = 0
-            if resume_rng is not None:
-                resume_rng = None
             if self.stop_training:
                 break
         cbl.on_train_end()
@@ -262,5 +259,3 @@ def predict(model, x, batch_size: int = 32, verbose: int = 0):
     outs = [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
     return outs[0] if len(outs) == 1 else outs
 
-
-_ = time  # timing lives in the progress bar

@@ -10,6 +10,7 @@ from hubel import (
     datasets,
     functional,
     initializers,
+    io,
     layers,
     losses,
     metrics,
@@ -27,7 +28,7 @@ from hubel.tensor import Tensor, as_tensor, float32, float64, tensor
 from hubel.version import __version__
 
 __all__ = [
-    "activations", "callbacks", "data", "datasets", "initializers", "layers", "losses",
+    "activations", "callbacks", "data", "datasets", "initializers", "io", "layers", "losses",
     "metrics", "models", "optimizers", "regularizers", "zoo",
     "F", "functional", "Tensor", "tensor", "as_tensor", "float32", "float64", "no_grad",
     "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError", "seed", "__version__",

@@ -145,8 +145,8 @@ def test_bad_files_give_clear_errors(tmp_path):
 
 
 def test_unknown_layer_and_wrong_shapes(tmp_path):
-    from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
 
     seq, *_ = _models()
     path = tmp_path / "m.safetensors"
@@ -193,7 +193,7 @@ def test_atomic_save_leaves_no_partial_file(tmp_path):
     # a failing write (a tensor that cannot be saved) leaves nothing behind either
     target = tmp_path / "m.safetensors"
     seq.layers[0].kernel.data = seq.layers[0].kernel.data.astype(object)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="only numeric"):
         seq.save(target)
     assert list(tmp_path.glob("*m.safetensors*")) == []
 
@@ -203,8 +203,8 @@ def test_no_pickle_in_hubel_io():
     for path in root.rglob("*.py"):
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, path
-        for call in re.findall(r"torch\.load\([^)]*\)", text):
-            assert "weights_only=True" in call, (path, call)
+        for line in re.findall(r"torch\.load\(.*", text):
+            assert "weights_only=True" in line, (path, line)
 
 
 def test_callbacks_early_stopping_csv_and_nan(tmp_path):

@@ -64,6 +64,9 @@ def save_model(model, path, include_optimizer: bool = False, training_state: dic
         if w.name in tensors:
             raise ValueError(f"Model '{model.name}': two weights are named {w.name!r}; give "
                              "the layers unique names before saving")
+        if w.data.dtype.kind not in "biuf":
+            raise ValueError(f"Model '{model.name}': weight {w.name!r} has dtype "
+                             f"{w.data.dtype}; only numeric arrays can be saved")
         tensors[w.name] = np.ascontiguousarray(w.data)
     meta = {"format": "hubel", "hubel_version": __version__,
             "class_name": type(model).__name__,

@@ -22,6 +22,11 @@ from hubel.autograd.function import Function
 from hubel.backends import get_array_module
 from hubel.ops import padding_rule
 
+try:  # the Numba kernels; the NumPy functions below are the reference and the fallback
+    from hubel.backends.kernels import conv_numba as _fast
+except ImportError:  # pragma: no cover
+    _fast = None
+
 
 def windows(xp_pad, out: tuple, kernel: tuple, strides: tuple, dilation: tuple):
     """A strided view (N, *out, *kernel, C) of every receptive field of a padded input."""
@@ -52,10 +57,45 @@ def col2im(cols, padded_shape, out, kernel, strides, dilation):
     return g
 
 
+def _fast_ok(x, nd: int) -> bool:
+    return _fast is not None and isinstance(x, np.ndarray) and nd <= 3
+
+
+def _to3(values, fill: int) -> tuple:
+    """Per-axis values for 1 or 2 spatial axes -> 3 (leading axes of size 1)."""
+    return (fill,) * (3 - len(values)) + tuple(int(v) for v in values)
+
+
+def _shape5(shape) -> tuple:
+    """(N, *spatial, C) -> (N, D, H, W, C) with missing spatial axes of size 1."""
+    return (shape[0], *_to3(shape[1:-1], 1), shape[-1])
+
+
+def fast_im2col(x, out, kernel, strides, dilation, pads):
+    """im2col of an UNPADDED x by the Numba kernel (pads: (before, after) per axis)."""
+    x5 = np.ascontiguousarray(x).reshape(_shape5(x.shape))
+    return _fast.im2col(x5, _to3(out, 1), _to3(kernel, 1), _to3(strides, 1),
+                        _to3(dilation, 1), _to3([b for b, _ in pads], 0))
+
+
+def fast_col2im(cols, x_shape, out, kernel, strides, dilation, pads):
+    """col2im into an UNPADDED array of x_shape by the Numba kernel (cols 2-D)."""
+    g = _fast.col2im(cols.reshape(cols.shape[0], -1), _shape5(x_shape), _to3(out, 1),
+                     _to3(kernel, 1), _to3(strides, 1), _to3(dilation, 1),
+                     _to3([b for b, _ in pads], 0))
+    return g.reshape(x_shape)
+
+
 def _pad(x, pads):
+    """x with zeros added before/after each spatial axis (a zeroed buffer, interior copied:
+    cheaper than np.pad)."""
     if not any(b or a for b, a in pads):
         return x
-    return get_array_module(x).pad(x, ((0, 0), *pads, (0, 0)))
+    xp = get_array_module(x)
+    shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)), x.shape[-1])
+    out = xp.zeros(shape, x.dtype)
+    out[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(x.shape[1:-1], pads)))] = x
+    return out
 
 
 def _crop(g, pads):
@@ -82,16 +122,20 @@ class ConvND(Function):
     def forward(self, x, w, b, strides, dilation, pads, groups):
         nd = x.ndim - 2
         kernel = w.shape[:nd]
-        x_pad = _pad(x, pads)
+        padded_shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)),
+                        x.shape[-1])
         out = tuple(
-            (x_pad.shape[i + 1] - ((k - 1) * d + 1)) // s + 1
+            (padded_shape[i + 1] - ((k - 1) * d + 1)) // s + 1
             for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
-        cols = im2col(x_pad, out, kernel, strides, dilation)
+        # NumPy's strided copy gathers as fast as a compiled loop (measured); the Numba
+        # kernel pays off in the scatter-add of the backward pass
+        cols = im2col(_pad(x, pads), out, kernel, strides, dilation)
+        self.fast, self.x_shape = _fast_ok(x, nd), x.shape
         w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])
         y = _gemm_grouped(cols, w2, groups)
         if b is not None:
             y += b
-        self.geom = (x_pad.shape, out, kernel, strides, dilation, pads, groups)
+        self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         if self.needs_grad[1]:
             self.cols = cols
         if self.needs_grad[0]:
@@ -125,9 +169,12 @@ class ConvND(Function):
                 w4 = w2.reshape(k, cg, groups, f // groups)
                 g3 = g2.reshape(-1, groups, f // groups)
                 gcols = np.einsum("mgf,kcgf->mkgc", g3, w4, optimize=True)
-            c = cg * groups
-            gcols = gcols.reshape(padded_shape[0], *out, *kernel, c)
-            gx = _crop(col2im(gcols, padded_shape, out, kernel, strides, dilation), pads)
+            if self.fast:
+                gx = fast_col2im(gcols, self.x_shape, out, kernel, strides, dilation, pads)
+            else:
+                gcols = gcols.reshape(padded_shape[0], *out, *kernel, cg * groups)
+                gx = _crop(col2im(gcols, padded_shape, out, kernel, strides, dilation),
+                           pads)
         return gx, gw, gb, None, None, None, None
 
 
@@ -146,8 +193,13 @@ class ConvTransposeND(Function):
         padded = (x.shape[0], *(o + pb + pa for o, (pb, pa) in zip(out_spatial, pads)), f)
         w2 = w.reshape(-1, c)  # (K·F, C)
         cols = x.reshape(-1, c) @ w2.T
-        cols = cols.reshape((x.shape[0], *x.shape[1:-1], *kernel, f))
-        y = _crop(col2im(cols, padded, x.shape[1:-1], kernel, strides, dilation), pads)
+        self.fast = _fast_ok(x, nd)
+        if self.fast:
+            y = fast_col2im(cols, (x.shape[0], *out_spatial, f), x.shape[1:-1], kernel,
+                            strides, dilation, pads)
+        else:
+            cols = cols.reshape((x.shape[0], *x.shape[1:-1], *kernel, f))
+            y = _crop(col2im(cols, padded, x.shape[1:-1], kernel, strides, dilation), pads)
         if b is not None:
             y = y + b
         self.geom = (padded, x.shape[1:-1], kernel, strides, dilation, pads)
@@ -156,8 +208,10 @@ class ConvTransposeND(Function):
 
     def backward(self, gy):
         padded, in_sp, kernel, strides, dilation, pads = self.geom
-        g_pad = _pad(gy, pads)
-        cols = im2col(g_pad, in_sp, kernel, strides, dilation)  # (N·∏in, K·F)
+        if self.fast:
+            cols = fast_im2col(gy, in_sp, kernel, strides, dilation, pads)  # (N·∏in, K·F)
+        else:
+            cols = im2col(_pad(gy, pads), in_sp, kernel, strides, dilation)
         c = self.x.shape[-1]
         gx = (cols @ self.w2).reshape(self.x.shape) if self.needs_grad[0] else None
         gw = None

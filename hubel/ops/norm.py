@@ -10,8 +10,15 @@ Shapes: x (..., C), γ and β (C,), M = number of elements per channel.
 
 from __future__ import annotations
 
+import numpy as np
+
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+
+try:  # Numba kernels for NumPy arrays; the array expressions below are the reference
+    from hubel.backends.kernels import norm_numba as _fast
+except ImportError:  # pragma: no cover
+    _fast = None
 
 
 class BatchNorm(Function):
@@ -22,6 +29,15 @@ class BatchNorm(Function):
                 momentum=0.99):
         xp = get_array_module(x)
         axes = tuple(range(x.ndim - 1))
+        self.fast = _fast is not None and isinstance(x, np.ndarray) and x.dtype.kind == "f"
+        if self.fast:
+            x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+            y, xhat, mean, var, inv = _fast.forward(x2, gamma, beta, epsilon)
+            if running_mean is not None:
+                _update(running_mean, running_var, mean, var, x2.shape[0], momentum)
+            self.xhat, self.inv, self.gamma, self.axes = xhat, inv, gamma, axes
+            self.shape = x.shape
+            return y.reshape(x.shape)
         mean = x.mean(axis=axes)
         xc = x - mean
         var = (xc * xc).mean(axis=axes)
@@ -38,6 +54,13 @@ class BatchNorm(Function):
     def backward(self, gy):
         axes, xhat = self.axes, self.xhat
         m = xhat.size // xhat.shape[-1]
+        if self.fast:
+            scale = self.inv / m if self.gamma is None else self.gamma * self.inv / m
+            gy2 = np.ascontiguousarray(gy).reshape(xhat.shape)
+            gx, ggamma, gbeta = _fast.backward(gy2, xhat, scale, bool(self.needs_grad[0]))
+            return (None if gx is None else gx.reshape(self.shape),
+                    ggamma if self.needs_grad[1] else None,
+                    gbeta if self.needs_grad[2] else None, None, None, None, None)
         sum_gy = gy.sum(axis=axes)
         sum_gy_xhat = (gy * xhat).sum(axis=axes)
         gx = None
@@ -65,8 +88,9 @@ def batch_norm(x, gamma=None, beta=None, running_mean=None, running_var=None,
     inv = 1.0 / xp.sqrt(running_var + epsilon)
     scale = inv if gamma is None else ew.mul(gamma, inv)
     shift = ew.mul(scale, -running_mean) if gamma is not None else -running_mean * inv
-    y = ew.add(ew.mul(x, scale), shift)
-    return y if beta is None else ew.add(y, beta)
+    if beta is not None:  # fold β into the per-channel shift: one pass over x, not two
+        shift = ew.add(shift, beta)
+    return ew.add(ew.mul(x, scale), shift)
 
 
 def _update(running_mean, running_var, mean, var, m: int, momentum: float) -> None:

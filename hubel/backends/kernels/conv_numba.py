@@ -1,0 +1,138 @@
+"""im2col and col2im in Numba (multi-core): the fast path of hubel/ops/conv.py.
+
+Arrays are 5-D channels-last (N, D, H, W, C); Conv1D and Conv2D inputs get axes of size 1.
+Padding is done inside the kernels (positions outside the input read as zero and their
+gradients are dropped), so neither a padded copy of the input nor a crop of the gradient is
+made. The NumPy versions in conv.py (`im2col`, `col2im` with explicit padding) are the
+reference these are tested against.
+
+    cols[(n, a, b, e), (i, j, l, c)] = x[n, a·s₀ + i·d₀ − p₀, b·s₁ + j·d₁ − p₁, e·s₂ + l·d₂ − p₂, c]
+
+col2im is the adjoint: every entry of cols is added back to the input position it was read
+from. It is parallel over the batch, so two threads never add into the same element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_SERIAL = 1 << 16  # fewer elements than this: one thread (waking the pool costs more)
+
+
+@njit(cache=True)
+def _im2col_rows(x, out, k, s, d, p, cols, start, stop):  # pragma: no cover - compiled
+    """Rows of cols for the flattened (n, od, oh) output rows start…stop−1.
+
+    x is viewed as (N, D, H, W·C): with dilation 1 along W, the kw·C numbers a kernel row
+    reads are contiguous in x and in cols, and are copied as one run."""
+    _, size_d, size_h, size_w, c_ = x.shape
+    xf = x.reshape(x.shape[0], size_d, size_h, size_w * c_)
+    od, oh, ow = out
+    kd, kh, kw = k
+    run = kw * c_
+    for job in range(start, stop):
+        n = job // (od * oh)
+        a = (job // oh) % od
+        b = job % oh
+        row0 = job * ow
+        for e in range(ow):
+            r = cols[row0 + e]
+            x0 = e * s[2] - p[2]
+            whole = d[2] == 1 and x0 >= 0 and x0 + kw <= size_w
+            col = 0
+            for i in range(kd):
+                z = a * s[0] + i * d[0] - p[0]
+                for j in range(kh):
+                    y = b * s[1] + j * d[1] - p[1]
+                    if not (0 <= z < size_d and 0 <= y < size_h):
+                        for q in range(run):
+                            r[col + q] = 0
+                    elif whole:
+                        src = xf[n, z, y]
+                        base = x0 * c_
+                        for q in range(run):
+                            r[col + q] = src[base + q]
+                    else:
+                        for l in range(kw):
+                            x_ = x0 + l * d[2]
+                            inside = 0 <= x_ < size_w
+                            for c in range(c_):
+                                r[col + l * c_ + c] = x[n, z, y, x_, c] if inside else 0
+                    col += run
+
+
+@njit(parallel=True, cache=True)
+def _im2col_parallel(x, out, k, s, d, p, cols):  # pragma: no cover - compiled
+    jobs = x.shape[0] * out[0] * out[1]
+    tasks = min(jobs, 64)
+    for t in prange(tasks):
+        _im2col_rows(x, out, k, s, d, p, cols, t * jobs // tasks, (t + 1) * jobs // tasks)
+
+
+def im2col(x5: np.ndarray, out, k, s, d, p) -> np.ndarray:
+    """cols (N·od·oh·ow, kd·kh·kw·C) of a (N, D, H, W, C) input; p: padding before."""
+    n, c = x5.shape[0], x5.shape[-1]
+    rows = n * out[0] * out[1] * out[2]
+    cols = np.empty((rows, k[0] * k[1] * k[2] * c), x5.dtype)
+    args = (np.ascontiguousarray(x5), tuple(out), tuple(k), tuple(s), tuple(d), tuple(p), cols)
+    if cols.size < _SERIAL:
+        _im2col_rows(*args, 0, n * out[0] * out[1])
+    else:
+        _im2col_parallel(*args)
+    return cols
+
+
+@njit(cache=True)
+def _col2im_images(cols, out, k, s, d, p, g, start, stop):  # pragma: no cover - compiled
+    """g[n] += the columns of images start…stop−1 (g zeroed by the caller); contiguous
+    runs of kw·C as in _im2col_rows."""
+    _, size_d, size_h, size_w, c_ = g.shape
+    gf = g.reshape(g.shape[0], size_d, size_h, size_w * c_)
+    od, oh, ow = out
+    kd, kh, kw = k
+    run = kw * c_
+    for n in range(start, stop):
+        for a in range(od):
+            for b in range(oh):
+                row0 = ((n * od + a) * oh + b) * ow
+                for e in range(ow):
+                    r = cols[row0 + e]
+                    x0 = e * s[2] - p[2]
+                    whole = d[2] == 1 and x0 >= 0 and x0 + kw <= size_w
+                    col = 0
+                    for i in range(kd):
+                        z = a * s[0] + i * d[0] - p[0]
+                        for j in range(kh):
+                            y = b * s[1] + j * d[1] - p[1]
+                            if 0 <= z < size_d and 0 <= y < size_h:
+                                if whole:
+                                    dst = gf[n, z, y, x0 * c_:x0 * c_ + run]
+                                    for q in range(run):
+                                        dst[q] += r[col + q]
+                                else:
+                                    for l in range(kw):
+                                        x_ = x0 + l * d[2]
+                                        if 0 <= x_ < size_w:
+                                            dst = g[n, z, y, x_]
+                                            for c in range(c_):
+                                                dst[c] += r[col + l * c_ + c]
+                            col += run
+
+
+@njit(parallel=True, cache=True)
+def _col2im_parallel(cols, out, k, s, d, p, g):  # pragma: no cover - compiled
+    n = g.shape[0]
+    for t in prange(n):
+        _col2im_images(cols, out, k, s, d, p, g, t, t + 1)
+
+
+def col2im(cols: np.ndarray, shape5, out, k, s, d, p) -> np.ndarray:
+    """The (N, D, H, W, C) array whose im2col-adjoint is cols (N·od·oh·ow, kd·kh·kw·C)."""
+    g = np.zeros(shape5, cols.dtype)
+    args = (np.ascontiguousarray(cols), tuple(out), tuple(k), tuple(s), tuple(d), tuple(p), g)
+    if cols.size < _SERIAL or shape5[0] == 1:
+        _col2im_images(*args, 0, shape5[0])
+    else:
+        _col2im_parallel(*args)
+    return g

@@ -1,0 +1,341 @@
+"""Training and inference throughput of hubel against PyTorch eager, in one interleaved run.
+
+    python benchmarks/run.py                 # all four workloads, writes benchmarks/results/
+    python benchmarks/run.py --quick         # fewer repeats (a smoke run)
+    python benchmarks/run.py --only lenet5
+
+For each workload (mlp B128, lenet5 B128, resnet20 B64, vgg11_32 B64) and each mode
+(train: forward + softmax cross-entropy + backward + SGD momentum; infer: forward without
+the graph), hubel and torch alternate chunk by chunk on the same data and thread count; the
+median images/s over the repeats is reported with the ratio hubel/torch (> 1: hubel
+faster), the achieved GFLOP/s against this machine's measured float32 GEMM peak, and the
+peak resident memory of each, measured in a child process per framework and workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+WORKLOADS = {  # name: (batch, hubel input shape (NHWC), torch input shape (NCHW))
+    "mlp": (128, (784,), (784,)),
+    "lenet5": (128, (28, 28, 1), (1, 28, 28)),
+    "resnet20": (64, (32, 32, 3), (3, 32, 32)),
+    "vgg11_32": (64, (32, 32, 3), (3, 32, 32)),
+}
+LR, MOMENTUM = 0.01, 0.9
+TARGETS = {  # hubel/torch eager, from the performance issue
+    ("mlp", "train"): 1.5, ("lenet5", "train"): 1.5, ("resnet20", "train"): 1.0,
+    ("vgg11_32", "train"): 1.0, ("mlp", "infer"): 1.0, ("lenet5", "infer"): 1.0,
+    ("resnet20", "infer"): 1.0, ("vgg11_32", "infer"): 1.0,
+}
+
+
+# --- the hubel side ------------------------------------------------------------------------
+def hubel_model(name: str):
+    import hubel
+    from hubel.layers import Conv2D, Dense, Flatten, MaxPooling2D
+    from hubel.models import Sequential
+
+    if name == "mlp":
+        return Sequential([Dense(256, activation="relu"), Dense(256, activation="relu"),
+                           Dense(10)])
+    if name == "lenet5":
+        return hubel.zoo.lenet5(input_shape=(28, 28, 1), num_classes=10, softmax=False)
+    if name == "resnet20":
+        return hubel.zoo.resnet20(input_shape=(32, 32, 3), num_classes=10, softmax=False)
+    if name == "vgg11_32":
+        layers = []
+        for v in (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"):
+            layers.append(MaxPooling2D(2) if v == "M" else
+                          Conv2D(v, 3, padding="same", activation="relu"))
+        return Sequential(layers + [Flatten(), Dense(512, activation="relu"), Dense(10)])
+    raise KeyError(name)
+
+
+class HubelRunner:
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray):
+        import hubel
+
+        self.model = hubel_model(name)
+        self.model.compile(optimizer=hubel.optimizers.SGD(LR, momentum=MOMENTUM),
+                           loss=hubel.losses.SparseCategoricalCrossentropy(from_logits=True))
+        self.x, self.y = x, y
+
+    def train_steps(self, n: int) -> None:
+        for _ in range(n):
+            self.model.train_on_batch(self.x, self.y)
+
+    def infer_steps(self, n: int) -> None:
+        import hubel
+
+        with hubel.no_grad():
+            for _ in range(n):
+                self.model(self.x, training=False)
+
+
+# --- the torch side ------------------------------------------------------------------------
+class TorchRunner:
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray):
+        import torch
+        import torch_models
+
+        self.torch = torch
+        self.model = getattr(torch_models, name)()
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        xt = x if x.ndim == 2 else x.transpose(0, 3, 1, 2)
+        self.x = torch.from_numpy(np.ascontiguousarray(xt))
+        self.y = torch.from_numpy(y.astype(np.int64))
+
+    def train_steps(self, n: int) -> None:
+        F = self.torch.nn.functional
+        self.model.train()
+        for _ in range(n):
+            self.opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(self.model(self.x), self.y)
+            loss.backward()
+            self.opt.step()
+
+    def infer_steps(self, n: int) -> None:
+        self.model.eval()
+        with self.torch.no_grad():
+            for _ in range(n):
+                self.model(self.x)
+
+
+class CompiledRunner(TorchRunner):
+    """torch.compile of the same model (inductor); None when it does not run here."""
+
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray):
+        super().__init__(name, x, y)
+        self.model = self.torch.compile(self.model)
+
+
+def make_batch(name: str, seed: int = 0):
+    batch, hshape, _ = WORKLOADS[name]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch,) + hshape).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    return x, y
+
+
+def runner(framework: str, name: str):
+    x, y = make_batch(name)
+    cls = {"hubel": HubelRunner, "torch": TorchRunner, "compile": CompiledRunner}[framework]
+    return cls(name, x, y)
+
+
+def gemm_floor_ms(name: str, mode: str) -> float:
+    """Milliseconds the matrix products of one hubel step take alone (same shapes, same
+    BLAS, random data): conv/dense forward y = cols @ W and, for training, gW = colsᵀ @ gy
+    and gcols = gy @ Wᵀ (not for the first layer, whose input gradient is not needed).
+    step time − this = everything that is not GEMM (im2col/col2im, BN, activations,
+    pooling, the optimizer, Python)."""
+    from hubel.layers import Conv2D, Dense
+    from hubel.models.summary import trace
+
+    batch, hshape, _ = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    products, first = [], True
+    for rec in trace(hubel_model(name), hshape):
+        layer = rec["layer"]
+        if isinstance(layer, Conv2D):
+            m = batch * int(np.prod(rec["out"][1:-1]))
+            k = int(np.prod(layer.kernel.shape[:-1]))
+            f = layer.kernel.shape[-1]
+        elif isinstance(layer, Dense):
+            m, k, f = batch, layer.kernel.shape[0], layer.kernel.shape[1]
+        else:
+            continue
+        a = rng.random((m, k), dtype=np.float32)
+        w = rng.random((k, f), dtype=np.float32)
+        g = rng.random((m, f), dtype=np.float32)
+        products.append(lambda a=a, w=w: a @ w)
+        if mode == "train":
+            products.append(lambda a=a, g=g: a.T @ g)
+            if not first:
+                products.append(lambda g=g, w=w: g @ w.T)
+        first = False
+
+    def run_all():
+        for p in products:
+            p()
+    run_all()
+    return 1000 * min(_timed(run_all) for _ in range(5))
+
+
+def gemm_peak(threads: int) -> float:
+    """Measured float32 GEMM GFLOP/s (NumPy's BLAS, 2048², best of 5)."""
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * 2048**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def steps_for(name: str, mode: str) -> int:
+    base = {"mlp": 40, "lenet5": 10, "resnet20": 2, "vgg11_32": 1}[name]
+    return base * (3 if mode == "infer" else 1)
+
+
+def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch")) -> dict:
+    """Interleaved timing of the frameworks: median images/s over `repeats` chunks."""
+    batch = WORKLOADS[name][0]
+    runners = {}
+    for fw in frameworks:
+        try:
+            runners[fw] = runner(fw, name)
+            if fw == "compile":  # compiles now, on the first steps (minutes)
+                getattr(runners[fw], f"{mode}_steps")(2)
+        except Exception as e:  # noqa: BLE001 - torch.compile fails in many ways
+            print(f"  {fw} does not run here: {type(e).__name__}: {str(e)[:120]}")
+            runners.pop(fw, None)
+    n = steps_for(name, mode)
+    for r in runners.values():  # warm-up (JIT compilation, allocator)
+        getattr(r, f"{mode}_steps")(max(1, n // 2))
+    rates = {fw: [] for fw in runners}
+    for _ in range(repeats):
+        for fw, r in runners.items():
+            dt = _timed(lambda r=r: getattr(r, f"{mode}_steps")(n))
+            rates[fw].append(batch * n / dt)
+    return {fw: statistics.median(v) for fw, v in rates.items()}
+
+
+def child_peak_rss(framework: str, name: str, mode: str) -> float:
+    """Peak RSS (MB) of a fresh process that runs a few steps of one framework."""
+    out = subprocess.run([sys.executable, __file__, "--child", framework, name, mode],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _child(framework: str, name: str, mode: str) -> None:
+    r = runner(framework, name)
+    getattr(r, f"{mode}_steps")(3)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def machine() -> dict:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    import hubel
+
+    blas = [f"{d['internal_api']} {d.get('version')} ({d.get('architecture')})"
+            for d in threadpool_info() if d["user_api"] == "blas"]
+    return {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "hubel": hubel.__version__, "blas": blas}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=list(WORKLOADS))
+    ap.add_argument("--modes", nargs="*", default=["train", "infer"])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    ap.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "NAME", "MODE"))
+    ap.add_argument("--out", default=str(HERE / "results"))
+    args = ap.parse_args(argv)
+    import torch
+    import torch_models
+
+    import hubel
+
+    torch.set_num_threads(args.threads)
+    if hasattr(hubel, "set_num_threads"):
+        hubel.set_num_threads(args.threads)
+    if args.child:
+        _child(*args.child)
+        return
+    repeats = 2 if args.quick else args.repeats
+    peak = gemm_peak(args.threads)
+    rows = []
+    for name in args.only:
+        batch, _, tshape = WORKLOADS[name]
+        macs = torch_models.count_macs(getattr(torch_models, name)(),
+                                       torch.zeros((1,) + tshape))
+        for mode in args.modes:
+            fws = ("hubel", "torch") if args.no_compile else ("hubel", "torch", "compile")
+            rates = measure(name, mode, repeats, fws)
+            flops_per_img = 2 * macs * (3 if mode == "train" else 1)
+            row = {"workload": name, "mode": mode, "batch": batch,
+                   "hubel_img_s": rates["hubel"], "torch_img_s": rates["torch"],
+                   "compile_img_s": rates.get("compile"),
+                   "ratio": rates["hubel"] / rates["torch"],
+                   "step_ms": 1000 * batch / rates["hubel"],
+                   "gemm_ms": gemm_floor_ms(name, mode),
+                   "hubel_gflops": rates["hubel"] * flops_per_img / 1e9,
+                   "torch_gflops": rates["torch"] * flops_per_img / 1e9}
+            if not args.no_memory:
+                row["hubel_peak_mb"] = child_peak_rss("hubel", name, mode)
+                row["torch_peak_mb"] = child_peak_rss("torch", name, mode)
+            rows.append(row)
+            print(f"{name:9s} {mode:5s} hubel {row['hubel_img_s']:10.0f} img/s  torch "
+                  f"{row['torch_img_s']:10.0f} img/s  ratio {row['ratio']:.2f}", flush=True)
+    write_results(Path(args.out), rows, peak, args.threads, repeats)
+
+
+def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    doc = {"machine": info, "threads": threads, "repeats": repeats,
+           "gemm_peak_gflops": peak, "rows": rows,
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    (out / "run.json").write_text(json.dumps(doc, indent=2))
+    lines = [
+        "# hubel vs PyTorch eager: training and inference throughput",
+        "",
+        f"{doc['date']}; {info['cores']} cores, {threads} threads; BLAS "
+        f"{', '.join(info['blas'])}; numpy {info['numpy']}, torch {info['torch']}, "
+        f"hubel {info['hubel']}; median of {repeats} interleaved repeats; "
+        f"measured float32 GEMM peak {peak:.0f} GFLOP/s.",
+        "",
+        "| workload | mode | batch | hubel img/s | torch img/s | hubel/torch | target | "
+        "torch.compile img/s | hubel GFLOP/s (% peak) | torch GFLOP/s (% peak) | "
+        "hubel step ms (GEMM alone) | hubel peak MB | torch peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        target = TARGETS[(r["workload"], r["mode"])]
+        verdict = "met" if r["ratio"] >= target else \
+            f"short by {100 * (1 - r['ratio'] / target):.0f}%"
+        comp = f"{r['compile_img_s']:,.0f}" if r.get("compile_img_s") else "n/a"
+        lines.append(
+            f"| {r['workload']} | {r['mode']} | {r['batch']} | {r['hubel_img_s']:,.0f} | "
+            f"{r['torch_img_s']:,.0f} | **{r['ratio']:.2f}** | ≥ {target} ({verdict}) | "
+            f"{comp} | {r['hubel_gflops']:.1f} "
+            f"({100 * r['hubel_gflops'] / peak:.0f}%) | {r['torch_gflops']:.1f} "
+            f"({100 * r['torch_gflops'] / peak:.0f}%) | {r['step_ms']:.1f} "
+            f"({r['gemm_ms']:.1f}) | {r.get('hubel_peak_mb', 0):.0f} | "
+            f"{r.get('torch_peak_mb', 0):.0f} |")
+    lines += ["", "hubel step ms: one batch; GEMM alone: the same matrix products timed "
+              "without the rest of the step (see gemm_floor_ms), so step − GEMM is the time "
+              "spent outside matrix products. Peak MB: resident memory of a fresh process "
+              "running three steps."]
+    (out / "run.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -47,6 +47,10 @@ GRID = [  # (size, channels, filters, kernel, stride, padding, dilation, groups)
     (12, 2, 4, 5, 1, "valid", 2, 1), (13, 3, 6, 7, 2, "valid", 1, 3),
     (23, 3, 4, 11, 4, "valid", 1, 1), (8, 4, 8, 3, 1, [(0, 1), (2, 1)], 3, 2),
     (10, 2, 3, 3, 4, "same", 2, 1), (7, 6, 6, 3, 2, [1, 2], 1, 6),
+    # single-channel input (MNIST's first layer) takes the transposed im2col
+    (12, 1, 6, 5, 1, "same", 1, 1), (11, 1, 4, 3, 2, [(0, 1), (2, 1)], 2, 1),
+    # depthwise with a depth multiplier of 2 (shift-and-multiply path), and 3 groups of 2
+    (9, 3, 6, 3, 1, "same", 2, 3), (10, 6, 9, 3, 2, "valid", 1, 3),
 ]
 
 
@@ -62,8 +66,9 @@ def test_conv2d_matches_torch(case):
                  rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
 
 
-@pytest.mark.parametrize("case", [(12, 2, 3, 3, 2, "same", 1, 1), (9, 4, 4, 5, 1, 2, 2, 2)],
-                         ids=str)
+@pytest.mark.parametrize("case", [(12, 2, 3, 3, 2, "same", 1, 1), (9, 4, 4, 5, 1, 2, 2, 2),
+                                  (10, 1, 3, 3, 2, "valid", 1, 1),
+                                  (9, 4, 8, 3, 1, "same", 1, 4)], ids=str)
 def test_conv1d_and_conv3d_match_torch(case):
     size, c, f, k, s, padding, d, g = case
     for nd, fn in [(1, hubel.F.conv1d), (3, hubel.F.conv3d)]:

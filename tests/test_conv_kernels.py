@@ -55,3 +55,13 @@ def test_col2im_is_the_adjoint_of_im2col():
     np.testing.assert_allclose((cols * c).sum(),
                                (x * conv.fast_col2im(c, x.shape, out, *geom[1:])).sum(),
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_transposed_im2col_of_single_channel_input_equals_the_reference(geometry):
+    spatial, kernel, strides, dilation, pads = geometry
+    x = np.random.default_rng(2).standard_normal((3, *spatial, 1)).astype(np.float32)
+    out = _out(spatial, kernel, strides, dilation, pads)
+    x_pad = conv._pad(x, pads)
+    np.testing.assert_array_equal(conv.im2col_t(x_pad, out, kernel, strides, dilation).T,
+                                  conv.im2col(x_pad, out, kernel, strides, dilation))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy
 
-from hubel.backends import threads  # noqa: F401  (chooses the Numba threading layer first)
+from hubel.backends import memory, threads  # noqa: F401  (threading layer, malloc reuse)
 
 _array_modules: list = []  # extra modules (e.g. cupy), consulted before numpy
 

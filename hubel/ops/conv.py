@@ -45,6 +45,22 @@ def im2col(x_pad, out, kernel, strides, dilation):
     return w.reshape(-1, int(np.prod(kernel)) * x_pad.shape[-1])
 
 
+def im2col_t(x_pad, out, kernel, strides, dilation):
+    """colsᵀ (∏kernel·C, N·∏out), built by one block copy per kernel offset.
+
+    Used for single-channel inputs (MNIST's first layer): there a row of cols holds only
+    kw contiguous numbers, and gathering rows costs 4x more than copying whole shifted
+    images (measured on LeNet-5's C1); BLAS takes the transposed operand without a copy."""
+    n, c = x_pad.shape[0], x_pad.shape[-1]
+    cols_t = np.empty((*kernel, c, n, *out), x_pad.dtype)
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        idx = (slice(None),) + tuple(
+            slice(o * d, o * d + s * (m - 1) + 1, s)
+            for o, d, s, m in zip(offs, dilation, strides, out))
+        cols_t[offs] = np.moveaxis(x_pad[idx], -1, 0)
+    return cols_t.reshape(int(np.prod(kernel)) * c, n * int(np.prod(out)))
+
+
 def col2im(cols, padded_shape, out, kernel, strides, dilation):
     """Scatter-add rows of cols (N, *out, *kernel, C) back into a padded input array."""
     xp = get_array_module(cols)
@@ -105,15 +121,38 @@ def _crop(g, pads):
     return g[idx]
 
 
+def _group_cols(cols, k: int, groups: int, g: int):
+    """The columns of group g: (M, K·C/groups), gathered from cols (M, K·C)."""
+    cg = cols.shape[1] // k // groups
+    return cols.reshape(cols.shape[0], k, groups, cg)[:, :, g, :].reshape(cols.shape[0], -1)
+
+
 def _gemm_grouped(cols, w2, groups: int):
-    """cols (M, K·C) @ W (K, C/g, F) per group -> (M, F). K: kernel positions."""
+    """cols (M, K·C) @ W (K, C/g, F) per group -> (M, F). K: kernel positions.
+
+    Groups (AlexNet's two towers) run one GEMM each on their own columns; output channel
+    g·F/groups + q belongs to group g."""
     if groups == 1:
         return cols @ w2.reshape(-1, w2.shape[-1])
     k, cg, f = w2.shape
     fg = f // groups
-    c3 = cols.reshape(cols.shape[0], k, groups, cg)
     w4 = w2.reshape(k, cg, groups, fg)
-    return np.einsum("mkgc,kcgf->mgf", c3, w4, optimize=True).reshape(cols.shape[0], f)
+    y = np.empty((cols.shape[0], f), np.result_type(cols, w2))
+    for g in range(groups):
+        y[:, g * fg:(g + 1) * fg] = _group_cols(cols, k, groups, g) @ \
+            w4[:, :, g, :].reshape(k * cg, fg)
+    return y
+
+
+def _columns(x, pads, out, kernel, strides, dilation):
+    """cols of x for the forward GEMM (and again for the kernel gradient).
+
+    NumPy's strided copy gathers as fast as a compiled loop (measured; the Numba kernel
+    pays off in the scatter-add of the backward pass). A single-channel input gets the
+    transposed layout (a transposed view is returned)."""
+    if x.shape[-1] == 1 and isinstance(x, np.ndarray):
+        return im2col_t(_pad(x, pads), out, kernel, strides, dilation).T
+    return im2col(_pad(x, pads), out, kernel, strides, dilation)
 
 
 class ConvND(Function):
@@ -127,9 +166,7 @@ class ConvND(Function):
         out = tuple(
             (padded_shape[i + 1] - ((k - 1) * d + 1)) // s + 1
             for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
-        # NumPy's strided copy gathers as fast as a compiled loop (measured); the Numba
-        # kernel pays off in the scatter-add of the backward pass
-        cols = im2col(_pad(x, pads), out, kernel, strides, dilation)
+        cols = _columns(x, pads, out, kernel, strides, dilation)
         self.fast, self.x_shape = _fast_ok(x, nd), x.shape
         w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])
         y = _gemm_grouped(cols, w2, groups)
@@ -137,7 +174,11 @@ class ConvND(Function):
             y += b
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         if self.needs_grad[1]:
-            self.cols = cols
+            # A k×k kernel makes cols k² times the input: keep the input and gather the
+            # columns again in the backward pass (ResNet-20 training: 830 -> 500 MB peak,
+            # for one more im2col per layer); a 1×1 kernel's cols is the input itself.
+            self.cols = cols if np.may_share_memory(cols, x) else None
+            self.x = None if self.cols is not None else x
         if self.needs_grad[0]:
             self.w2 = w2
         return y.reshape((x.shape[0], *out, w.shape[-1]))
@@ -150,15 +191,19 @@ class ConvND(Function):
         if self.needs_grad[2]:
             gb = g2.sum(axis=0)
         if self.needs_grad[1]:
-            kc = self.cols.shape[1]
-            if groups == 1:
-                gw = (self.cols.T @ g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
+            cols = self.cols
+            if cols is None:
+                cols = _columns(self.x, pads, out, kernel, strides, dilation)
+            kc = cols.shape[1]
+            if groups == 1:  # (for single-channel input cols.T is the contiguous one)
+                gw = (cols.T @ g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
             else:
                 k = int(np.prod(kernel))
-                cg = kc // k // groups
-                c3 = self.cols.reshape(-1, k, groups, cg)
-                g3 = g2.reshape(-1, groups, f // groups)
-                gw = np.einsum("mkgc,mgf->kcgf", c3, g3, optimize=True)
+                cg, fg = kc // k // groups, f // groups
+                gw = np.empty((k, cg, groups, fg), np.result_type(cols, g2))
+                for g in range(groups):
+                    gw[:, :, g, :] = (_group_cols(cols, k, groups, g).T @
+                                      g2[:, g * fg:(g + 1) * fg]).reshape(k, cg, fg)
                 gw = gw.reshape(*kernel, cg, f)
         if self.needs_grad[0]:
             w2 = self.w2
@@ -166,9 +211,12 @@ class ConvND(Function):
             if groups == 1:
                 gcols = g2 @ w2.reshape(-1, f).T
             else:
-                w4 = w2.reshape(k, cg, groups, f // groups)
-                g3 = g2.reshape(-1, groups, f // groups)
-                gcols = np.einsum("mgf,kcgf->mkgc", g3, w4, optimize=True)
+                fg = f // groups
+                w4 = w2.reshape(k, cg, groups, fg)
+                gcols = np.empty((g2.shape[0], k, groups, cg), np.result_type(g2, w2))
+                for g in range(groups):
+                    gcols[:, :, g, :] = (g2[:, g * fg:(g + 1) * fg] @ w4[:, :, g, :].reshape(
+                        k * cg, fg).T).reshape(-1, k, cg)
             if self.fast:
                 gx = fast_col2im(gcols, self.x_shape, out, kernel, strides, dilation, pads)
             else:
@@ -285,6 +333,10 @@ def conv(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups: int 
     strides = _tuple(strides, nd, f"{label}: strides")
     dilation = _tuple(dilation_rate, nd, f"{label}: dilation_rate")
     pads, _ = conv_geometry(x.shape, w_shape[:nd], strides, padding, dilation, label, warn)
+    if groups == c > 1:  # depthwise: shift-and-multiply beats C GEMMs of width 1
+        from hubel.ops.depthwise import DepthwiseConvND
+
+        return DepthwiseConvND.apply(x, w, b, strides, dilation, pads)
     return ConvND.apply(x, w, b, strides, dilation, pads, int(groups))
 
 

@@ -1,0 +1,84 @@
+"""Depthwise convolution (groups = input channels: every channel filtered on its own, as in
+MobileNet), by shift-and-multiply: one pass over the output per kernel offset, no im2col.
+
+    y[n, o..., c·m + q] = b[c·m + q] + Σ_k x[n, o·S + k·D − P, c] · W[k..., 0, c·m + q]
+
+Shapes (2-D): x (N, H, W, C), W (kh, kw, 1, C·m) (m: the depth multiplier) -> y (N, Ho, Wo,
+C·m). With one input channel per group, im2col + GEMM degenerates to C products of width 1;
+here each kernel offset is one broadcast multiply-add over the whole output.
+
+    gx[shifted by k] += Σ_q gy[..., c, q]·W[k, c, q]     gW[k, c, q] = Σ gy[..., c, q]·x_k[..., c]
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from hubel.autograd.function import Function
+from hubel.ops.conv import _crop, _pad
+
+
+def _shifts(kernel, strides, dilation, out):
+    """(kernel offset, index of the input positions it reads for every output position)."""
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        yield offs, (slice(None),) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, d, s, n in zip(offs, dilation, strides, out))
+
+
+class DepthwiseConvND(Function):
+    """Depthwise convolution with bias (see module doc); kernel (k..., 1, C·m)."""
+
+    def forward(self, x, w, b, strides, dilation, pads):
+        nd = x.ndim - 2
+        kernel = w.shape[:nd]
+        c, f = x.shape[-1], w.shape[-1]
+        m = f // c
+        x_pad = _pad(x, pads)
+        out = tuple((x_pad.shape[i + 1] - ((k - 1) * d + 1)) // s + 1
+                    for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
+        wk = w.reshape(-1, c, m)  # (K, C, m)
+        y = np.zeros((x.shape[0], *out, c, m), np.result_type(x, w))
+        tmp = np.empty_like(y)
+        # with m = 1 drop the unit axis: NumPy's loops are slow over an innermost size 1
+        y_, tmp_, wk_ = (y[..., 0], tmp[..., 0], wk[..., 0]) if m == 1 else (y, tmp, wk)
+        for i, (_, idx) in enumerate(_shifts(kernel, strides, dilation, out)):
+            xs = x_pad[idx] if m == 1 else x_pad[idx][..., None]
+            np.multiply(xs, wk_[i], out=tmp_)
+            y_ += tmp_
+        y = y.reshape((x.shape[0], *out, f))
+        if b is not None:
+            y += b
+        self.geom = (kernel, strides, dilation, pads, out, m)
+        self.x_pad = x_pad if self.needs_grad[1] else None
+        self.wk = wk if self.needs_grad[0] else None
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, gy):
+        kernel, strides, dilation, pads, out, m = self.geom
+        c = self.x_shape[-1]
+        g3 = gy.reshape(*gy.shape[:-1], c, m)
+        gx = gw = gb = None
+        if self.needs_grad[2]:
+            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+        shifts = list(_shifts(kernel, strides, dilation, out))
+        if self.needs_grad[1]:
+            gw = np.empty((len(shifts), c, m), gy.dtype)
+            rows = g3.reshape(-1, c, m)
+            for i, (_, idx) in enumerate(shifts):
+                xs = self.x_pad[idx].reshape(-1, c)
+                gw[i] = (rows[..., 0] * xs).sum(axis=0)[:, None] if m == 1 else \
+                    (rows * xs[..., None]).sum(axis=0)
+            gw = gw.reshape(*kernel, 1, c * m)
+        if self.needs_grad[0]:
+            padded = tuple(n + b + a for n, (b, a) in zip(self.x_shape[1:-1], pads))
+            gx_pad = np.zeros((self.x_shape[0], *padded, c), gy.dtype)
+            for i, (_, idx) in enumerate(shifts):
+                contrib = g3[..., 0] * self.wk[i, :, 0] if m == 1 else \
+                    (g3 * self.wk[i]).sum(axis=-1)
+                gx_pad[idx] += contrib
+            gx = np.ascontiguousarray(_crop(gx_pad, pads))
+        return gx, gw, gb, None, None, None

@@ -95,6 +95,8 @@ def test_resume_continues_the_run(trained):
     (["summary", "nosuchnet"], "unknown model 'nosuchnet'"),
     (["train", "--data", "nosuchdata", "--out", "OUT"], "unknown data set 'nosuchdata'"),
     (["summary", "README.md"], "README.md: not a readable .safetensors model file"),
+    (["train", "--data", "digits", "--augment", "shift,zoom", "--out", "OUT"],
+     "--augment: unknown kind zoom"),
 ])
 def test_errors_are_one_line_without_traceback(args, message, tmp_path):
     args = [str(tmp_path / "o") if a == "OUT" else a for a in args]

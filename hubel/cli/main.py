@@ -57,16 +57,36 @@ def prepare(x: np.ndarray, pre: dict) -> np.ndarray:
     return p(x)
 
 
+def augmentations(spec: str, colour: bool) -> list:
+    """The --augment kinds: 'shift,rotate,flip' or a part of it; 'default' is shift and
+    rotate, plus flip for colour photographs (a mirrored 3 is no 3)."""
+    from hubel.data import RandomShift
+    from hubel.data.augment import RandomFlip, RandomRotation
+
+    kinds = {"shift": lambda: RandomShift(2), "rotate": lambda: RandomRotation(8),
+             "flip": RandomFlip}
+    if spec == "default":
+        spec = "shift,rotate,flip" if colour else "shift,rotate"
+    names = [k.strip() for k in spec.split(",") if k.strip()]
+    unknown = [k for k in names if k not in kinds]
+    if unknown or not names:
+        raise CLIError(f"--augment: unknown kind {', '.join(unknown) or repr(spec)}; use a "
+                       f"comma-separated list of {', '.join(kinds)}")
+    return [kinds[k]() for k in names]
+
+
 # --- commands -------------------------------------------------------------------------------
 def cmd_train(args) -> None:
     from hubel import callbacks, losses, optimizers, zoo
-    from hubel.data import DataLoader, RandomShift
-    from hubel.data.augment import Compose, RandomFlip, RandomRotation
+    from hubel.data import DataLoader
+    from hubel.data.augment import Compose
     from hubel.data.normalize import Preprocessing
     from hubel.models import load_model
     from hubel.random import seed
 
     seed(args.seed)
+    if args.augment:
+        augmentations(args.augment, colour=False)  # a typo fails before the data loads
     if args.threads:
         from hubel.backends.threads import set_num_threads
 
@@ -106,8 +126,7 @@ def cmd_train(args) -> None:
             lambda epoch, lr: base_lr * 0.5 ** (epoch // step)))
     data = xtr_f, ytr
     if args.augment:
-        flips = [RandomFlip()] if xtr_f.shape[-1] == 3 else []
-        aug = Compose([RandomShift(2), RandomRotation(8), *flips])
+        aug = Compose(augmentations(args.augment, colour=xtr_f.shape[-1] == 3))
         data = DataLoader(xtr_f, ytr, args.batch_size, shuffle=True, transform=aug),
     resume = out / "last.safetensors" if args.resume else None
     if resume is not None and not resume.exists():
@@ -238,7 +257,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="learning rate (optimizer default)")
     t.add_argument("--no-lr-decay", dest="lr_decay", action="store_false",
                    help="keep the learning rate constant (default: halve it every epochs/3)")
-    t.add_argument("--augment", action="store_true", help="random shifts and rotations")
+    t.add_argument("--augment", nargs="?", const="default", default=None, metavar="KINDS",
+                   help="deform training images: comma-separated shift (±2 px), rotate "
+                        "(±8°), flip (horizontal); alone: shift,rotate (+flip for colour)")
     t.add_argument("--validation-split", type=float, default=0.1)
     t.add_argument("--out", default="runs/latest", help="folder for models and metrics.csv")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.safetensors")

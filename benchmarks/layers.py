@@ -166,8 +166,11 @@ columns out. The table shows where that matters:
   by reading them (OpenBLAS packs the whole cols matrix; measured 40-65 GFLOP/s on a
   65536x144 @ 144x16 product against a 150-180 GFLOP/s square-GEMM peak). The fix is a
   direct convolution kernel that keeps a tile of the input in cache (not built yet).
-- Grouped and depthwise convolutions go through an einsum over groups, not a dedicated
-  kernel: correct, slow for channel-wise groups (a Numba depthwise kernel is the fix).
+- Grouped convolutions run one im2col GEMM per group (AlexNet's groups=2: two half-width
+  GEMMs plus the column gathers, 0.5x); depthwise convolutions (groups = channels) shift
+  and multiply, one NumPy pass per kernel tap over the whole batch, so they are bound by
+  memory traffic (k*k passes), where oneDNN runs one fused register-blocked kernel. A
+  Numba depthwise kernel that keeps a row tile in cache is the fix (not built yet).
 - The backward pass recomputes the columns instead of keeping them from the forward pass
   (k*k times the input's memory per layer); that costs one more im2col per layer.
 """

@@ -42,6 +42,9 @@ def test_train_writes_models_metrics_and_result(trained):
     assert result["test_accuracy"] > 0.8  # 2 epochs on 2,700 MNIST digits
     rows = (trained / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,loss,accuracy,val_loss,val_accuracy") and len(rows) == 3
+    # cosine decay over 2 epochs from Adam's 1e-3: ½(1 + cos(π·e/2))·1e-3 = 1e-3, 5e-4
+    lrs = [float(r.split(",")[rows[0].split(",").index("lr")]) for r in rows[1:]]
+    assert lrs == pytest.approx([1e-3, 5e-4])
     assert not list(trained.glob(".*tmp*")), "a temporary file was left behind"
 
 
@@ -113,3 +116,22 @@ def test_unreadable_image(trained, tmp_path):
     assert out.returncode == 1 and "bad.png: cannot read image" in out.stderr
     assert "Traceback" not in out.stderr
     np.testing.assert_equal(len(out.stderr.strip().splitlines()), 1)
+
+
+def test_augmentation_brings_in_black_not_the_mean():
+    """--augment deforms raw pixels and then normalizes: a shifted-in border is the
+    normalized value of black, as in the test images (normalizing first would fill with 0,
+    the data set's mean)."""
+    from hubel.cli.main import augmented_batches
+    from hubel.data.normalize import Preprocessing
+
+    x = np.zeros((16, 12, 12), np.uint8)
+    x[:, 4:8, 4:8] = 255
+    pre = Preprocessing.fit(x)
+    (xb, yb), = list(augmented_batches(x, np.arange(16), pre, "shift,rotate", 16))
+    black, white = pre(np.array([[[0, 255]]], np.uint8))[0, 0, :, 0]
+    assert black < -0.1  # the mean is well above black here
+    border = np.concatenate([xb[:, 0, :, 0], xb[:, -1, :, 0], xb[:, :, 0, 0], xb[:, :, -1, 0]])
+    np.testing.assert_allclose(border, black, atol=1e-6)
+    assert xb.shape == (16, 12, 12, 1) and xb.max() > 0.5 * white
+    assert sorted(yb.tolist()) == list(range(16))

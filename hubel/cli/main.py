@@ -75,13 +75,25 @@ def augmentations(spec: str, colour: bool) -> list:
     return [kinds[k]() for k in names]
 
 
+def augmented_batches(x_raw, y, pre, spec: str, batch_size: int):
+    """A shuffling DataLoader that deforms each batch of raw images (pixel values) and then
+    normalizes it with `pre`: what a shift or rotation brings in is black (0), as in the
+    images, not the data set's mean that 0 would be after normalization."""
+    from hubel.data import DataLoader
+    from hubel.data.augment import Compose
+    from hubel.data.normalize import as_images
+
+    x = as_images(x_raw).astype(np.float32)
+    aug = Compose([*augmentations(spec, colour=x.shape[-1] == 3), pre])
+    return DataLoader(x, y, batch_size, shuffle=True, transform=aug)
+
+
 # --- commands -------------------------------------------------------------------------------
 def cmd_train(args) -> None:
     from hubel import callbacks, losses, optimizers, zoo
-    from hubel.data import DataLoader
-    from hubel.data.augment import Compose
     from hubel.data.normalize import Preprocessing
     from hubel.models import load_model
+    from hubel.optimizers.schedules import CosineDecay
     from hubel.random import seed
 
     seed(args.seed)
@@ -121,13 +133,11 @@ def cmd_train(args) -> None:
         callbacks.TerminateOnNaN(),
     ]
     if args.lr_decay:
-        step = max(args.epochs // 3, 1)
-        cbs.append(callbacks.LearningRateScheduler(
-            lambda epoch, lr: base_lr * 0.5 ** (epoch // step)))
+        cosine = CosineDecay(base_lr, args.epochs)
+        cbs.append(callbacks.LearningRateScheduler(lambda epoch, lr: cosine(epoch)))
     data = xtr_f, ytr
     if args.augment:
-        aug = Compose(augmentations(args.augment, colour=xtr_f.shape[-1] == 3))
-        data = DataLoader(xtr_f, ytr, args.batch_size, shuffle=True, transform=aug),
+        data = augmented_batches(xtr[:len(ytr)], ytr, pre, args.augment, args.batch_size),
     resume = out / "last.safetensors" if args.resume else None
     if resume is not None and not resume.exists():
         raise CLIError(f"--resume: {resume} does not exist (train once without --resume)")
@@ -256,7 +266,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", default="adam")
     t.add_argument("--lr", type=float, default=None, help="learning rate (optimizer default)")
     t.add_argument("--no-lr-decay", dest="lr_decay", action="store_false",
-                   help="keep the learning rate constant (default: halve it every epochs/3)")
+                   help="keep the learning rate constant "
+                        "(default: cosine decay over the epochs)")
     t.add_argument("--augment", nargs="?", const="default", default=None, metavar="KINDS",
                    help="deform training images: comma-separated shift (±2 px), rotate "
                         "(±8°), flip (horizontal); alone: shift,rotate (+flip for colour)")

@@ -112,7 +112,15 @@ def torch_fn(kind, args):
     return lambda x: tF.adaptive_max_pool2d(x, 1)
 
 
+PAUSE = 0.2  # seconds: BLAS/OpenMP workers of the previous call stop spinning
+
+
 def timed(fn) -> float:
+    """Seconds of one call of fn, after a pause that lets the other framework's worker
+    threads (which spin for a while after their last call) go to sleep, and one untimed
+    call that wakes this framework's own threads."""
+    time.sleep(PAUSE)
+    fn()
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start

@@ -192,6 +192,9 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
+PAUSE = 0.3  # seconds between timed chunks of different frameworks
+
+
 def steps_for(name: str, mode: str) -> int:
     base = {"mlp": 40, "lenet5": 10, "resnet20": 2, "vgg11_32": 1}[name]
     return base * (3 if mode == "infer" else 1)
@@ -215,6 +218,12 @@ def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch")) -
     rates = {fw: [] for fw in runners}
     for _ in range(repeats):
         for fw, r in runners.items():
+            # BLAS and OpenMP worker threads spin for a while after their last call; let
+            # the other framework's threads go to sleep before timing this one (without
+            # the pause torch's LeNet-5 step measured 20-22 ms instead of 13-14 ms).
+            # One untimed step then wakes this framework's own threads.
+            time.sleep(PAUSE)
+            getattr(r, f"{mode}_steps")(1)
             dt = _timed(lambda r=r: getattr(r, f"{mode}_steps")(n))
             rates[fw].append(batch * n / dt)
     return {fw: statistics.median(v) for fw, v in rates.items()}

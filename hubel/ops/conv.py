@@ -39,6 +39,21 @@ def windows(xp_pad, out: tuple, kernel: tuple, strides: tuple, dilation: tuple):
     return np.lib.stride_tricks.as_strided(xp_pad, shape, strides, writeable=False)
 
 
+def output_sizes(padded_spatial, kernel, strides, dilation) -> tuple:
+    """⌊(N_padded − ((k − 1)·D + 1)) / S⌋ + 1 per spatial axis."""
+    return tuple((n - padding_rule.effective_kernel(k, d)) // s + 1
+                 for n, k, s, d in zip(padded_spatial, kernel, strides, dilation))
+
+
+def offset_slices(kernel, strides, dilation, out):
+    """For each kernel offset k: (k, index of the padded-input positions that offset reads
+    for every output position), i.e. slices k·D : k·D + S·(out − 1) + 1 : S per axis."""
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        yield offs, (slice(None),) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, d, s, n in zip(offs, dilation, strides, out))
+
+
 def im2col(x_pad, out, kernel, strides, dilation):
     """cols (N·∏out, ∏kernel·C): one row per output position (a contiguous copy)."""
     w = windows(x_pad, out, kernel, strides, dilation)
@@ -53,10 +68,7 @@ def im2col_t(x_pad, out, kernel, strides, dilation):
     images (measured on LeNet-5's C1); BLAS takes the transposed operand without a copy."""
     n, c = x_pad.shape[0], x_pad.shape[-1]
     cols_t = np.empty((*kernel, c, n, *out), x_pad.dtype)
-    for offs in itertools.product(*(range(k) for k in kernel)):
-        idx = (slice(None),) + tuple(
-            slice(o * d, o * d + s * (m - 1) + 1, s)
-            for o, d, s, m in zip(offs, dilation, strides, out))
+    for offs, idx in offset_slices(kernel, strides, dilation, out):
         cols_t[offs] = np.moveaxis(x_pad[idx], -1, 0)
     return cols_t.reshape(int(np.prod(kernel)) * c, n * int(np.prod(out)))
 
@@ -65,10 +77,7 @@ def col2im(cols, padded_shape, out, kernel, strides, dilation):
     """Scatter-add rows of cols (N, *out, *kernel, C) back into a padded input array."""
     xp = get_array_module(cols)
     g = xp.zeros(padded_shape, dtype=cols.dtype)
-    for offs in itertools.product(*(range(k) for k in kernel)):
-        idx = (slice(None),) + tuple(
-            slice(o * d, o * d + s * (n - 1) + 1, s)
-            for o, d, s, n in zip(offs, dilation, strides, out))
+    for offs, idx in offset_slices(kernel, strides, dilation, out):
         g[idx] += cols[(slice(None),) * (1 + len(out)) + offs]
     return g
 
@@ -163,9 +172,7 @@ class ConvND(Function):
         kernel = w.shape[:nd]
         padded_shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)),
                         x.shape[-1])
-        out = tuple(
-            (padded_shape[i + 1] - ((k - 1) * d + 1)) // s + 1
-            for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
+        out = output_sizes(padded_shape[1:-1], kernel, strides, dilation)
         cols = _columns(x, pads, out, kernel, strides, dilation)
         self.fast, self.x_shape = _fast_ok(x, nd), x.shape
         w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])

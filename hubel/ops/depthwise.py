@@ -12,20 +12,10 @@ here each kernel offset is one broadcast multiply-add over the whole output.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from hubel.autograd.function import Function
-from hubel.ops.conv import _crop, _pad
-
-
-def _shifts(kernel, strides, dilation, out):
-    """(kernel offset, index of the input positions it reads for every output position)."""
-    for offs in itertools.product(*(range(k) for k in kernel)):
-        yield offs, (slice(None),) + tuple(
-            slice(o * d, o * d + s * (n - 1) + 1, s)
-            for o, d, s, n in zip(offs, dilation, strides, out))
+from hubel.ops.conv import _crop, _pad, offset_slices, output_sizes
 
 
 class DepthwiseConvND(Function):
@@ -37,14 +27,13 @@ class DepthwiseConvND(Function):
         c, f = x.shape[-1], w.shape[-1]
         m = f // c
         x_pad = _pad(x, pads)
-        out = tuple((x_pad.shape[i + 1] - ((k - 1) * d + 1)) // s + 1
-                    for i, (k, s, d) in enumerate(zip(kernel, strides, dilation)))
+        out = output_sizes(x_pad.shape[1:-1], kernel, strides, dilation)
         wk = w.reshape(-1, c, m)  # (K, C, m)
         y = np.zeros((x.shape[0], *out, c, m), np.result_type(x, w))
         tmp = np.empty_like(y)
         # with m = 1 drop the unit axis: NumPy's loops are slow over an innermost size 1
         y_, tmp_, wk_ = (y[..., 0], tmp[..., 0], wk[..., 0]) if m == 1 else (y, tmp, wk)
-        for i, (_, idx) in enumerate(_shifts(kernel, strides, dilation, out)):
+        for i, (_, idx) in enumerate(offset_slices(kernel, strides, dilation, out)):
             xs = x_pad[idx] if m == 1 else x_pad[idx][..., None]
             np.multiply(xs, wk_[i], out=tmp_)
             y_ += tmp_
@@ -64,7 +53,7 @@ class DepthwiseConvND(Function):
         gx = gw = gb = None
         if self.needs_grad[2]:
             gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
-        shifts = list(_shifts(kernel, strides, dilation, out))
+        shifts = list(offset_slices(kernel, strides, dilation, out))
         if self.needs_grad[1]:
             gw = np.empty((len(shifts), c, m), gy.dtype)
             rows = g3.reshape(-1, c, m)

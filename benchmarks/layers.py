@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 from pathlib import Path
 
@@ -140,16 +139,8 @@ def bench_weighted(factory, kind, args, shape, repeat: int) -> dict:
             p.grad = None
         tfn(tx_g).backward(tgy)
 
-    for f in (h_fwd, h_fb, t_fwd, t_fb):  # warm up (JIT compile, caches, allocator)
-        f()
-        f()
-    times = {"h_fwd": [], "t_fwd": [], "h_fb": [], "t_fb": []}
-    for _ in range(repeat):  # interleaved
-        times["h_fwd"].append(layers_pool.timed(h_fwd))
-        times["t_fwd"].append(layers_pool.timed(t_fwd))
-        times["h_fb"].append(layers_pool.timed(h_fb))
-        times["t_fb"].append(layers_pool.timed(t_fb))
-    return {k: statistics.median(v) for k, v in times.items()}
+    return layers_pool.interleaved({"h_fwd": h_fwd, "t_fwd": t_fwd, "h_fb": h_fb,
+                                    "t_fb": t_fb}, repeat)
 
 
 NOTES = """
@@ -191,8 +182,6 @@ def main() -> None:
     repeat = 3 if opts.quick else opts.repeat
     layers_pool.set_threads(opts.threads)
     load_before = os.getloadavg()[0]
-    header = ["| model | layer | input (N, H, W, C) | hubel fwd | torch fwd | ratio | "
-              "hubel fwd+bwd | torch fwd+bwd | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     tables = {"Convolution and batch normalization": [], "Pooling and LRN": []}
     cases = [("Convolution and batch normalization", bench_weighted, c) for c in CONV_CASES]
     if not opts.no_pool:
@@ -208,10 +197,7 @@ def main() -> None:
             if opts.only not in f"{model} {what}":
                 continue
             r = bench(factory, kind, args, shape, repeat)
-        row = (f"| {model} | {what} | {shape} | {r['h_fwd'] * 1e3:.2f} | "
-               f"{r['t_fwd'] * 1e3:.2f} | **{r['t_fwd'] / r['h_fwd']:.2f}** | "
-               f"{r['h_fb'] * 1e3:.2f} | {r['t_fb'] * 1e3:.2f} | "
-               f"**{r['t_fb'] / r['h_fb']:.2f}** |")
+        row = layers_pool.table_row(model, what, shape, r)
         print(row, flush=True)
         tables[section].append((row, r["t_fb"] / r["h_fb"]))
     all_ratios = [ratio for rows in tables.values() for _, ratio in rows]
@@ -231,12 +217,10 @@ def main() -> None:
     ]
     for section, rows in tables.items():
         if rows:
-            text += ["", f"## {section}", "", *header, *(r for r, _ in rows)]
+            text += ["", f"## {section}", "", *layers_pool.TABLE_HEADER, *(r for r, _ in rows)]
     text = "\n".join(text) + "\n" + NOTES
     if not opts.quick:
-        Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(opts.out).write_text(text)
-        print(f"wrote {opts.out}")
+        layers_pool.write_results(text, opts.out)
 
 
 if __name__ == "__main__":

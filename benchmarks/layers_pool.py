@@ -154,16 +154,38 @@ def bench_case(factory, kind, args, shape, repeat: int) -> dict:
         tx_g.grad = None
         tfn(tx_g).backward(tgy)
 
-    for f in (h_fwd, h_fb, t_fwd, t_fb):  # warm up (JIT compile, caches, allocator)
+    return interleaved({"h_fwd": h_fwd, "t_fwd": t_fwd, "h_fb": h_fb, "t_fb": t_fb}, repeat)
+
+
+def interleaved(fns: dict, repeat: int) -> dict:
+    """Median seconds per call of each named function, timed in turn `repeat` times after
+    two warm-up calls each (JIT compilation, caches, allocator)."""
+    for f in fns.values():
         f()
         f()
-    times = {"h_fwd": [], "t_fwd": [], "h_fb": [], "t_fb": []}
-    for _ in range(repeat):  # interleaved
-        times["h_fwd"].append(timed(h_fwd))
-        times["t_fwd"].append(timed(t_fwd))
-        times["h_fb"].append(timed(h_fb))
-        times["t_fb"].append(timed(t_fb))
-    return {k: statistics.median(v) for k, v in times.items()}
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, f in fns.items():
+            times[name].append(timed(f))
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+TABLE_HEADER = ["| model | layer | input (N, H, W, C) | hubel fwd | torch fwd | ratio | "
+                "hubel fwd+bwd | torch fwd+bwd | ratio |", "|---|---|---|---|---|---|---|---|---|"]
+
+
+def table_row(model: str, what: str, shape, r: dict) -> str:
+    """One Markdown row: times in ms and the ratios torch / hubel."""
+    return (f"| {model} | {what} | {shape} | {r['h_fwd'] * 1e3:.2f} | "
+            f"{r['t_fwd'] * 1e3:.2f} | **{r['t_fwd'] / r['h_fwd']:.2f}** | "
+            f"{r['h_fb'] * 1e3:.2f} | {r['t_fb'] * 1e3:.2f} | "
+            f"**{r['t_fb'] / r['h_fb']:.2f}** |")
+
+
+def write_results(text: str, out: str) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(text)
+    print(f"wrote {out}")
 
 
 def main() -> None:
@@ -197,10 +219,7 @@ def main() -> None:
             if opts.only not in f"{model} {what}":
                 continue
             r = bench_case(factory, kind, args, shape, repeat)
-            row = (f"| {model} | {what} | {shape} | {r['h_fwd'] * 1e3:.2f} | "
-                   f"{r['t_fwd'] * 1e3:.2f} | **{r['t_fwd'] / r['h_fwd']:.2f}** | "
-                   f"{r['h_fb'] * 1e3:.2f} | {r['t_fb'] * 1e3:.2f} | "
-                   f"**{r['t_fb'] / r['h_fb']:.2f}** |")
+            row = table_row(model, what, shape, r)
             print(threads, row, flush=True)
             rows.append(row)
         sections += [
@@ -211,16 +230,12 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (above ~0.5 other "
             "processes share the machine; ratios are still same-moment comparisons).",
             "",
-            "| model | layer | input (N, H, W, C) | hubel fwd | torch fwd | ratio | "
-            "hubel fwd+bwd | torch fwd+bwd | ratio |",
-            "|---|---|---|---|---|---|---|---|---|",
+            *TABLE_HEADER,
             *rows,
         ]
     text = "\n".join(sections) + "\n" + NOTES
     if not opts.quick:
-        Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(opts.out).write_text(text)
-        print(f"wrote {opts.out}")
+        write_results(text, opts.out)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def test_conv2d_matches_torch(case):
 
 @pytest.mark.parametrize("case", [(12, 2, 3, 3, 2, "same", 1, 1), (9, 4, 4, 5, 1, 2, 2, 2),
                                   (10, 1, 3, 3, 2, "valid", 1, 1),
-                                  (9, 4, 8, 3, 1, "same", 1, 4)], ids=str)
+                                  (9, 4, 8, 3, 1, "same", 1, 4),
+                                  (8, 3, 3, 3, 2, "valid", 1, 3)], ids=str)
 def test_conv1d_and_conv3d_match_torch(case):
     size, c, f, k, s, padding, d, g = case
     for nd, fn in [(1, hubel.F.conv1d), (3, hubel.F.conv3d)]:

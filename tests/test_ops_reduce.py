@@ -74,3 +74,27 @@ def test_tensor_methods_match_functions():
     assert float(x.max()) == 11.0 and float(x.min()) == 0.0
     np.testing.assert_allclose(x.var(axis=1).data, np.var(x.data, axis=1))
     np.testing.assert_allclose(x.logsumexp().data, np.log(np.exp(x.data).sum()), rtol=1e-6)
+
+
+# --- the BLAS column sum behind every bias gradient ---------------------------------------
+@pytest.mark.parametrize("shape, k", [((100352, 6), 1), ((4, 5, 7, 3), 3), ((6, 2, 3), 1),
+                                      ((5, 4), 2), ((3, 4), 0), ((0, 4), 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leading_sum_equals_numpy_sum(shape, k, dtype):
+    from hubel.backends.reduce import leading_sum
+
+    g = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    want = g.astype(np.float64).sum(axis=tuple(range(k)))
+    got = leading_sum(g, k)
+    assert got.shape == want.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-3 if dtype == np.float32 else 1e-10)
+
+
+def test_leading_sum_of_a_strided_or_integer_array_falls_back_to_numpy():
+    from hubel.backends.reduce import leading_sum
+
+    g = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # not contiguous
+    np.testing.assert_array_equal(leading_sum(g), g.sum(axis=0))
+    i = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(leading_sum(i), i.sum(axis=0))

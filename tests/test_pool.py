@@ -196,7 +196,11 @@ KERNEL_CASES = [((3, 1, 7, 9, 5), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
                 ((2, 1, 8, 8, 16), (1, 2, 2), (1, 2, 2), (0, 0, 0)),
                 # large enough for the multi-threaded drivers (small arrays run serially)
                 ((5, 1, 27, 27, 16), (1, 3, 3), (1, 2, 2), (0, 1, 1)),
-                ((3, 6, 10, 10, 12), (2, 3, 3), (2, 1, 2), (1, 1, 0))]
+                ((3, 6, 10, 10, 12), (2, 3, 3), (2, 1, 2), (1, 1, 0)),
+                # few channels, 2x2 stride 2: the unrolled narrow kernel (serial, parallel;
+                # odd sizes leave a row and a column no window sees)
+                ((2, 1, 8, 9, 6), (1, 2, 2), (1, 2, 2), (0, 0, 0)),
+                ((40, 1, 28, 27, 6), (1, 2, 2), (1, 2, 2), (0, 0, 0))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -229,6 +233,24 @@ def test_numba_kernels_equal_numpy_reference(dtype, shape, k, s, p):
         pool_numba.avg_pool_backward(gy, gx1, k, s, p, include)
         pool_reference.avg_pool_backward(gy, gx2, k, s, p, include)
         np.testing.assert_allclose(gx1, gx2, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch", [2, 40])  # serial and multi-threaded
+def test_narrow_2x2_kernel_nan_and_inf_follow_the_reference(batch):
+    # The unrolled kernel finds NaN through the window sum; inf - inf also sums to NaN
+    # and must still give inf, not NaN.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((batch, 1, 8, 8, 3)).astype(np.float32)
+    x[0, 0, 0, 1, 0] = np.nan                 # NaN second in its window
+    x[0, 0, 2, 2, 1], x[0, 0, 3, 3, 1] = np.nan, np.nan  # two NaNs: the last wins (torch)
+    x[1, 0, 0, 0, 2], x[1, 0, 1, 1, 2] = np.inf, -np.inf  # sum NaN, max inf
+    x[1, 0, 4, 5, 0] = -np.inf
+    args = (x, (1, 4, 4), (1, 2, 2), (1, 2, 2), (0, 0, 0))
+    y1, a1 = pool_numba.max_pool_forward(*args)
+    y2, a2 = pool_reference.max_pool_forward(*args)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(a1, a2)
+    assert np.isnan(y1[0, 0, 0, 0, 0]) and y1[1, 0, 0, 0, 2] == np.inf
 
 
 # --- errors, warnings, shapes -----------------------------------------------------------

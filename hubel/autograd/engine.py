@@ -9,6 +9,7 @@ that meet at a node, reduce broadcast gradients to the input's shape, and accumu
 from __future__ import annotations
 
 from hubel.backends import get_array_module
+from hubel.backends.reduce import leading_sum
 
 
 def unbroadcast(g, shape: tuple, fn=None):
@@ -20,7 +21,7 @@ def unbroadcast(g, shape: tuple, fn=None):
         return g
     extra = g.ndim - len(shape)
     if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
+        g = leading_sum(g, extra)
     if g.ndim == len(shape):
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
         if stretched:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from hubel.autograd.function import Function
+from hubel.backends.reduce import leading_sum
 from hubel.ops.conv import _crop, _pad, offset_slices, output_sizes
 
 
@@ -52,7 +53,7 @@ class DepthwiseConvND(Function):
         g3 = gy.reshape(*gy.shape[:-1], c, m)
         gx = gw = gb = None
         if self.needs_grad[2]:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+            gb = leading_sum(gy, gy.ndim - 1)
         shifts = list(offset_slices(kernel, strides, dilation, out))
         if self.needs_grad[1]:
             gw = np.empty((len(shifts), c, m), gy.dtype)

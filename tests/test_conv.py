@@ -86,6 +86,20 @@ def test_conv_in_blocks_of_images_matches_torch(case, per_block, monkeypatch):
                  rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
 
 
+def test_image_blocks_split_narrow_layers_only():
+    from hubel.ops.conv import image_blocks
+
+    def count(x_shape, out, kernel, strides, filters):
+        return len(list(image_blocks(x_shape, out, kernel, strides, filters)))
+
+    # ResNet-20's first stage (3x3, 16 -> 16, 32x32, batch 64): 590 KB of cols per image
+    assert count((64, 34, 34, 16), (32, 32), (3, 3), (1, 1), 16) == 16
+    # a wide VGG layer (3x3, 256 -> 256): its 2.4 MB kernel makes one block
+    assert count((64, 10, 10, 256), (8, 8), (3, 3), (1, 1), 256) == 1
+    # a 1x1 stride-1 layer's columns are its input: one block
+    assert count((64, 8, 8, 64), (8, 8), (1, 1), (1, 1), 16) == 1
+
+
 @pytest.mark.parametrize("case", [(12, 2, 3, 3, 2, "same", 1, 1), (9, 4, 4, 5, 1, 2, 2, 2),
                                   (10, 1, 3, 3, 2, "valid", 1, 1),
                                   (9, 4, 8, 3, 1, "same", 1, 4),

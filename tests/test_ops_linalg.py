@@ -1,5 +1,6 @@
 """Matrix product: 1-D operands, batches, broadcast batch axes, empty batches."""
 
+import numpy as np
 import pytest
 from op_harness import check_op
 
@@ -30,3 +31,22 @@ def test_matmul(shapes):
 
 def test_matmul_with_an_array_on_the_left():
     check_op(lambda b: b.data.T @ b, lambda b: b.detach().T @ b, (3, 2), gradcheck=False)
+
+
+@pytest.mark.parametrize("shapes", [((5, 4), (4, 3), (3,)), ((2, 5, 4), (4, 3), (3,)),
+                                    ((1, 4), (4, 1), (1,)), ((0, 4), (4, 3), (3,))], ids=str)
+def test_affine_is_torch_linear(shapes):
+    # Dense's fused y = x @ W + b (W stored (in, out); torch's linear takes (out, in)).
+    from hubel.ops.linalg import affine
+
+    check_op(affine, lambda x, w, b: torch.nn.functional.linear(x, w.T, b), *shapes)
+    check_op(lambda x, w: affine(x, w), lambda x, w: x @ w, *shapes[:2])
+
+
+def test_affine_keeps_nothing_it_will_not_need():
+    from hubel.ops.linalg import affine
+
+    x = hubel.Tensor(np.ones((2, 3), np.float32))  # data: no input gradient
+    w = hubel.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    node = affine(x, w)._ctx
+    assert node.w is None and node.x2 is not None

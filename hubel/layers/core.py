@@ -5,8 +5,7 @@ from __future__ import annotations
 from hubel import activations
 from hubel.layers.layer import Layer
 from hubel.ops.dropout import dropout
-from hubel.ops.elementwise import add
-from hubel.ops.linalg import matmul
+from hubel.ops.linalg import affine
 
 
 class Dense(Layer):
@@ -50,10 +49,7 @@ class Dense(Layer):
         self.built = True
 
     def call(self, x):
-        y = matmul(x, self.kernel)
-        if self.bias is not None:
-            y = add(y, self.bias)
-        return self.activation(y)
+        return self.activation(affine(x, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

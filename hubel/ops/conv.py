@@ -20,6 +20,7 @@ import numpy as np
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+from hubel.backends.channels import add_bias
 from hubel.backends.reduce import leading_sum
 from hubel.ops import padding_rule
 
@@ -124,7 +125,11 @@ def _pad(x, pads):
         return x
     xp = get_array_module(x)
     shape = (x.shape[0], *(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)), x.shape[-1])
-    out = xp.zeros(shape, x.dtype)
+    out = xp.empty(shape, x.dtype)
+    for axis, (n, (b, _)) in enumerate(zip(x.shape[1:-1], pads), start=1):
+        lead = (slice(None),) * axis  # zero only the borders, then copy the interior
+        out[lead + (slice(0, b),)] = 0
+        out[lead + (slice(b + n, None),)] = 0
     out[(slice(None), *(slice(b, b + n) for n, (b, _) in zip(x.shape[1:-1], pads)))] = x
     return out
 
@@ -232,7 +237,7 @@ class ConvND(Function):
         else:
             y = _gemm_grouped(_columns(x, pads, out, kernel, strides, dilation), w2, groups)
         if b is not None:
-            y += b
+            add_bias(y, b)
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         self.x = x if self.needs_grad[1] else None
         self.w2 = w2 if self.needs_grad[0] else None

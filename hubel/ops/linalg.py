@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+from hubel.backends.channels import add_bias
 from hubel.backends.reduce import leading_sum
 
 
@@ -58,7 +59,7 @@ class Affine(Function):
         x2 = x.reshape(-1, x.shape[-1])
         y = x2 @ w
         if b is not None:
-            y += b
+            add_bias(y, b)
         self.x2 = x2 if self.needs_grad[1] else None
         self.w = w if self.needs_grad[0] else None
         self.x_shape = x.shape

@@ -14,6 +14,8 @@ import numpy as np
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+from hubel.backends.channels import channel_affine
+from hubel.backends.reduce import leading_sum
 
 try:  # Numba kernels for NumPy arrays; the array expressions below are the reference
     from hubel.backends.kernels import norm_numba as _fast
@@ -90,7 +92,24 @@ def batch_norm(x, gamma=None, beta=None, running_mean=None, running_var=None,
     shift = ew.mul(scale, -running_mean) if gamma is not None else -running_mean * inv
     if beta is not None:  # fold β into the per-channel shift: one pass over x, not two
         shift = ew.add(shift, beta)
-    return ew.add(ew.mul(x, scale), shift)
+    return ChannelAffine.apply(x, scale, shift)
+
+
+class ChannelAffine(Function):
+    """y = x·s + t per channel (last axis): inference batch norm in one pass.
+    gx = gy·s,  gs = Σ gy·x,  gt = Σ gy (sums over all axes but the last)."""
+
+    def forward(self, x, scale, shift):
+        self.x = x if self.needs_grad[1] else None
+        self.scale = scale
+        return channel_affine(x, scale, shift)
+
+    def backward(self, gy):
+        lead = gy.ndim - 1
+        gx = gy * self.scale if self.needs_grad[0] else None
+        gs = leading_sum(gy * self.x, lead) if self.needs_grad[1] else None
+        gt = leading_sum(gy, lead) if self.needs_grad[2] else None
+        return gx, gs, gt
 
 
 def _update(running_mean, running_var, mean, var, m: int, momentum: float) -> None:

@@ -1,0 +1,46 @@
+"""The per-channel Numba kernels (bias add, inference batch-norm scale and shift) equal
+NumPy's broadcast expressions, for kernel-sized, odd-sized and non-contiguous inputs."""
+
+import numpy as np
+import pytest
+
+from hubel.backends.channels import add_bias, channel_affine
+
+pytest.importorskip("numba")
+
+SHAPES = [(5, 3), (2, 7, 9, 6), (64, 32, 32, 16), (3, 1), (0, 4), (4097, 17)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_add_bias_is_numpy_broadcast_add(shape, dtype):
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape[-1]).astype(dtype)
+    want = y + b
+    got = add_bias(y, b)
+    assert got is y  # in place
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_channel_affine_is_numpy_scale_and_shift(shape, dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    s, t = (rng.standard_normal(shape[-1]).astype(dtype) for _ in range(2))
+    got = channel_affine(x, s, t)
+    assert got.dtype == dtype and got.shape == x.shape
+    np.testing.assert_allclose(got, x * s + t, rtol=1e-6, atol=1e-6)
+
+
+def test_strided_arrays_and_other_dtypes_take_the_numpy_path():
+    y = np.zeros((4, 6), np.float32)[:, ::2]  # not contiguous
+    add_bias(y, np.arange(3, dtype=np.float32))
+    np.testing.assert_array_equal(y, np.tile(np.arange(3, dtype=np.float32), (4, 1)))
+    # a float64 bias on a float32 array stays float32, as with y += b
+    y32 = np.ones((2, 3), np.float32)
+    add_bias(y32, np.array([0.5, 1.5, 2.5]))
+    assert y32.dtype == np.float32 and y32[1].tolist() == [1.5, 2.5, 3.5]
+    i = np.arange(6).reshape(2, 3)
+    np.testing.assert_array_equal(channel_affine(i, 2, 1), i * 2 + 1)

@@ -68,7 +68,11 @@ def test_conv2d_matches_torch(case):
 
 @pytest.mark.parametrize("per_block", [1, 2])
 @pytest.mark.parametrize("case", [GRID[1], GRID[2], GRID[4], GRID[7], GRID[10], GRID[11],
-                                  (9, 3, 4, 1, 2, "valid", 1, 1)], ids=str)
+                                  (9, 3, 4, 1, 2, "valid", 1, 1),
+                                  # stride 1: the input gradient as a convolution, with
+                                  # asymmetric padding; padding >= kernel: by col2im
+                                  (9, 3, 4, 3, 1, [(0, 2), (2, 1)], 1, 1),
+                                  (8, 2, 3, 3, 1, [(3, 0), (0, 4)], 1, 1)], ids=str)
 def test_conv_in_blocks_of_images_matches_torch(case, per_block, monkeypatch):
     # Force blocks of 1 or 2 images (a batch of 5 leaves a partial last block), so the
     # blockwise forward, kernel-gradient sum and col2im of every block are compared.

@@ -140,35 +140,59 @@ def runner(framework: str, name: str):
 
 
 def gemm_floor_ms(name: str, mode: str) -> float:
-    """Milliseconds the matrix products of one hubel step take alone (same shapes, same
-    BLAS, random data): conv/dense forward y = cols @ W and, for training, gW = colsᵀ @ gy
-    and gcols = gy @ Wᵀ (not for the first layer, whose input gradient is not needed).
-    step time − this = everything that is not GEMM (im2col/col2im, BN, activations,
-    pooling, the optimizer, Python)."""
+    """Milliseconds the matrix products of one hubel step take alone (same shapes and
+    blocks as hubel's, same BLAS, random data): per block of images, conv forward
+    y = cols @ W and, for training, gW = colsᵀ @ gy and the input gradient (not for the
+    first layer): im2col(gy_pad) @ W_turned for stride-1 'same'-like layers, else
+    gcols = gy @ Wᵀ; Dense the same three products. step time − this = everything that
+    is not GEMM (im2col/col2im, BN, activations, pooling, the optimizer, Python)."""
     from hubel.layers import Conv2D, Dense
     from hubel.models.summary import trace
+    from hubel.ops import conv
 
     batch, hshape, _ = WORKLOADS[name]
     rng = np.random.default_rng(0)
     products, first = [], True
+
+    def add(m, k, n, transposed=False):  # (m, k) @ (k, n), or transposed: (m, k)ᵀ @ (m, n)
+        a = rng.random((m, k), dtype=np.float32)
+        b = rng.random((m, n) if transposed else (k, n), dtype=np.float32)
+        products.append((lambda a=a, b=b: a.T @ b) if transposed else (lambda a=a, b=b: a @ b))
+
     for rec in trace(hubel_model(name), hshape):
         layer = rec["layer"]
         if isinstance(layer, Conv2D):
-            m = batch * int(np.prod(rec["out"][1:-1]))
-            k = int(np.prod(layer.kernel.shape[:-1]))
-            f = layer.kernel.shape[-1]
+            x_shape, out_shape = (batch, *rec["in"][1:]), rec["out"]
+            kernel, c, f = layer.kernel.shape[:2], x_shape[-1], layer.kernel.shape[-1]
+            pads, out = conv.conv_geometry(x_shape, kernel, layer.strides, layer.padding,
+                                           layer.dilation_rate, "", warn=False)
+            k = int(np.prod(kernel)) * c
+            rows = int(np.prod(out))
+            for images in conv.image_blocks(x_shape, out, kernel, layer.strides, f):
+                nb = images.stop - images.start
+                add(nb * rows, k, f)
+                if mode == "train":
+                    add(nb * rows, k, f, transposed=True)
+                    if not first and not conv.gradient_as_convolution(
+                            x_shape[1:-1], out, kernel, layer.strides, layer.dilation_rate,
+                            pads):
+                        add(nb * rows, f, k)
+            if mode == "train" and not first and conv.gradient_as_convolution(
+                    x_shape[1:-1], out, kernel, layer.strides, layer.dilation_rate, pads):
+                in_rows = int(np.prod(x_shape[1:-1]))
+                gy_shape = (batch, *out_shape[1:-1], f)
+                for images in conv.image_blocks(gy_shape, x_shape[1:-1], kernel,
+                                                (1,) * len(kernel), c):
+                    add((images.stop - images.start) * in_rows, int(np.prod(kernel)) * f, c)
         elif isinstance(layer, Dense):
             m, k, f = batch, layer.kernel.shape[0], layer.kernel.shape[1]
+            add(m, k, f)
+            if mode == "train":
+                add(m, k, f, transposed=True)
+                if not first:
+                    add(m, f, k)
         else:
             continue
-        a = rng.random((m, k), dtype=np.float32)
-        w = rng.random((k, f), dtype=np.float32)
-        g = rng.random((m, f), dtype=np.float32)
-        products.append(lambda a=a, w=w: a @ w)
-        if mode == "train":
-            products.append(lambda a=a, g=g: a.T @ g)
-            if not first:
-                products.append(lambda g=g, w=w: g @ w.T)
         first = False
 
     def run_all():

@@ -210,6 +210,15 @@ def _columns(x, pads, out, kernel, strides, dilation):
     return im2col(_pad(x, pads), out, kernel, strides, dilation)
 
 
+def gradient_as_convolution(in_spatial, out, kernel, strides, dilation, pads) -> bool:
+    """Whether ConvND computes the input gradient as a convolution of gy (stride 1, no
+    dilation, padding smaller than the kernel, output about the input's size) rather than
+    by col2im; see ConvND._input_gradient."""
+    return (all(s == 1 for s in strides) and all(d == 1 for d in dilation)
+            and all(b < k and a < k for k, (b, a) in zip(kernel, pads))
+            and np.prod(in_spatial) <= 1.25 * np.prod(out))
+
+
 class ConvND(Function):
     """N-d convolution with bias; forward and backward by im2col + GEMM (see module doc).
 
@@ -285,9 +294,7 @@ class ConvND(Function):
         n, c = self.x_shape[0], self.x_shape[-1]
         nd = len(kernel)
         spatial = self.x_shape[1:-1]
-        if all(s == 1 for s in strides) and all(d == 1 for d in dilation) and \
-                all(b < k and a < k for k, (b, a) in zip(kernel, pads)) and \
-                np.prod(spatial) <= 1.25 * per_image:
+        if gradient_as_convolution(spatial, out, kernel, strides, dilation, pads):
             w_turned = np.swapaxes(self.w2.reshape(*kernel, c, f)[(slice(None, None, -1),) * nd],
                                    -1, -2).reshape(-1, c)  # (∏K·F, C)
             full = tuple((k - 1 - b, k - 1 - a) for k, (b, a) in zip(kernel, pads))

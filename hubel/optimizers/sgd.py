@@ -6,6 +6,11 @@ import numpy as np
 
 from hubel.optimizers.optimizer import Optimizer
 
+try:  # one fused pass per weight; the NumPy lines below are the reference and the fallback
+    from hubel.backends.kernels import optim_numba as _fast
+except ImportError:  # pragma: no cover
+    _fast = None
+
 
 class SGD(Optimizer):
     """v ← μ·v + g;  θ ← θ − η·v  (Nesterov: θ ← θ − η·(g + μ·v)).
@@ -25,6 +30,11 @@ class SGD(Optimizer):
         v = state.get("velocity")
         if v is None:
             v = state["velocity"] = np.array(g)
+        elif _fused(w, g, v):
+            t = w.dtype.type
+            _fast.sgd_momentum(w.reshape(-1), g.reshape(-1), v.reshape(-1), t(lr),
+                               t(self.momentum), self.nesterov)
+            return
         else:
             v *= self.momentum
             v += g
@@ -35,3 +45,10 @@ class SGD(Optimizer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+def _fused(w, g, v) -> bool:
+    """The Numba kernel applies: same-dtype contiguous float arrays of one shape."""
+    return (_fast is not None and w.dtype.kind == "f" and g.dtype == w.dtype == v.dtype
+            and w.shape == g.shape == v.shape and w.flags.c_contiguous
+            and g.flags.c_contiguous and v.flags.c_contiguous)

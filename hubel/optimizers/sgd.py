@@ -28,9 +28,9 @@ class SGD(Optimizer):
             w -= lr * g
             return
         v = state.get("velocity")
-        if v is None:
-            v = state["velocity"] = np.array(g)
-        elif _fused(w, g, v):
+        if v is None:  # (zeros, so the first step takes the same path: v = μ·0 + g = g)
+            v = state["velocity"] = np.zeros_like(g, dtype=np.result_type(w, g))
+        if _fused(w, g, v):
             t = w.dtype.type
             _fast.sgd_momentum(w.reshape(-1), g.reshape(-1), v.reshape(-1), t(lr),
                                t(self.momentum), self.nesterov)

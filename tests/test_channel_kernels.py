@@ -44,3 +44,11 @@ def test_strided_arrays_and_other_dtypes_take_the_numpy_path():
     assert y32.dtype == np.float32 and y32[1].tolist() == [1.5, 2.5, 3.5]
     i = np.arange(6).reshape(2, 3)
     np.testing.assert_array_equal(channel_affine(i, 2, 1), i * 2 + 1)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (300, 300, 3)], ids=["numpy path", "numba path"])
+def test_channel_affine_keeps_a_float32_input_float32_on_both_paths(shape):
+    x = np.ones(shape, np.float32)
+    y = channel_affine(x, np.full(3, 2.0), np.full(3, 0.5))  # float64 scale and shift
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, np.full(shape, 2.5, np.float32))

@@ -37,11 +37,15 @@ def add_bias(y, b):
 
 
 def channel_affine(x, scale, shift):
-    """x·scale + shift over the last axis (a new array of x's shape and dtype)."""
+    """x·scale + shift over the last axis (a new array of x's shape; a floating x keeps its
+    dtype whichever path runs)."""
     if _fast_ok(x):
         c = x.shape[-1]
         y = np.empty_like(x)
         _fast.affine(x.reshape(-1, c), np.broadcast_to(scale, (c,)).astype(x.dtype),
                      np.broadcast_to(shift, (c,)).astype(x.dtype), y.reshape(-1, c))
         return y
-    return x * scale + shift
+    y = x * scale + shift
+    if getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
+        y = y.astype(x.dtype, copy=False)
+    return y

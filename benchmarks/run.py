@@ -168,17 +168,16 @@ def gemm_floor_ms(name: str, mode: str) -> float:
                                            layer.dilation_rate, "", warn=False)
             k = int(np.prod(kernel)) * c
             rows = int(np.prod(out))
+            as_conv = conv.gradient_as_convolution(x_shape[1:-1], out, kernel, layer.strides,
+                                                   layer.dilation_rate, pads)
             for images in conv.image_blocks(x_shape, out, kernel, layer.strides, f):
                 nb = images.stop - images.start
                 add(nb * rows, k, f)
                 if mode == "train":
                     add(nb * rows, k, f, transposed=True)
-                    if not first and not conv.gradient_as_convolution(
-                            x_shape[1:-1], out, kernel, layer.strides, layer.dilation_rate,
-                            pads):
+                    if not first and not as_conv:
                         add(nb * rows, f, k)
-            if mode == "train" and not first and conv.gradient_as_convolution(
-                    x_shape[1:-1], out, kernel, layer.strides, layer.dilation_rate, pads):
+            if mode == "train" and not first and as_conv:
                 in_rows = int(np.prod(x_shape[1:-1]))
                 gy_shape = (batch, *out_shape[1:-1], f)
                 for images in conv.image_blocks(gy_shape, x_shape[1:-1], kernel,

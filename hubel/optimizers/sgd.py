@@ -35,9 +35,8 @@ class SGD(Optimizer):
             _fast.sgd_momentum(w.reshape(-1), g.reshape(-1), v.reshape(-1), t(lr),
                                t(self.momentum), self.nesterov)
             return
-        else:
-            v *= self.momentum
-            v += g
+        v *= self.momentum
+        v += g
         if self.nesterov:
             w -= lr * (g + self.momentum * v)
         else:

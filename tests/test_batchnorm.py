@@ -58,3 +58,25 @@ def test_frozen_statistics_are_not_trainable():
     bn(np.zeros((2, 3), np.float32))
     assert [w.name.split("/")[1] for w in bn.trainable_weights] == ["gamma", "beta"]
     assert len(bn.non_trainable_weights) == 2 and bn.count_params() == 12
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (16, 64, 64, 4)], ids=["numpy path", "numba path"])
+def test_inference_gradients_match_torch(shape):
+    # Inference batch norm (one scale-and-shift node): gradients of x, gamma and beta
+    # against torch's batch_norm with training=False.
+    from op_harness import check_op
+
+    rng = np.random.default_rng(2)
+    c = shape[-1]
+    mean = rng.standard_normal(c).astype(np.float32)
+    var = rng.uniform(0.5, 2, c).astype(np.float32)
+
+    def torch_bn(x, g, b):
+        xt = x.reshape(-1, c)
+        y = torch.nn.functional.batch_norm(xt, torch.tensor(mean), torch.tensor(var), g, b,
+                                           training=False, eps=1e-3)
+        return y.reshape(x.shape)
+
+    check_op(lambda x, g, b: hubel.F.batch_norm(x, g, b, mean, var), torch_bn, shape, (c,),
+             (c,), rtol=1e-5, atol=1e-5, grad_rtol=1e-3, grad_atol=1e-3,
+             gradcheck=len(shape) == 2)

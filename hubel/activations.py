@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from hubel.ops import activation as A
 
+relu = A.relu  # hubel.activations.relu, as in Keras; the layers fuse it into their bias pass
+
 _TABLE: dict[str, Callable] = {
     "linear": A.linear,
     "identity": A.linear,

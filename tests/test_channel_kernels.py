@@ -1,10 +1,11 @@
-"""The per-channel Numba kernels (bias add, inference batch-norm scale and shift) equal
-NumPy's broadcast expressions, for kernel-sized, odd-sized and non-contiguous inputs."""
+"""The per-channel Numba kernels (bias add, the fused bias + ReLU and its backward,
+inference batch-norm scale and shift) equal NumPy's broadcast expressions, for
+kernel-sized, odd-sized and non-contiguous inputs."""
 
 import numpy as np
 import pytest
 
-from hubel.backends.channels import add_bias, channel_affine
+from hubel.backends.channels import add_bias, add_bias_relu, channel_affine, relu_backward
 
 pytest.importorskip("numba")
 
@@ -52,3 +53,29 @@ def test_channel_affine_keeps_a_float32_input_float32_on_both_paths(shape):
     y = channel_affine(x, np.full(3, 2.0), np.full(3, 0.5))  # float64 scale and shift
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y, np.full(shape, 2.5, np.float32))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_add_bias_relu_and_its_backward_equal_numpy(shape, dtype, bias):
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape[-1]).astype(dtype) if bias else None
+    if y.size:
+        y.flat[::7] = np.nan  # NaN passes through the forward, as with np.maximum
+    want = np.maximum(y + b if bias else y, 0)
+    got = add_bias_relu(y, b)
+    assert got is y and got.dtype == dtype  # in place
+    np.testing.assert_array_equal(got, want)
+
+    gy = rng.standard_normal(shape).astype(dtype)
+    if y.size:
+        gy.flat[::11] = np.nan  # NaN·0 = NaN where the unit is off, as gy·[y > 0]
+    g, gb = relu_backward(gy, got)
+    ref = gy * (want > 0)
+    np.testing.assert_array_equal(g, ref)
+    np.testing.assert_allclose(gb, ref.reshape(-1, shape[-1]).sum(axis=0, dtype=np.float64),
+                               rtol=1e-5, atol=1e-4)
+    assert gb.dtype == dtype
+    assert relu_backward(gy, got, bias_sum=False)[1] is None

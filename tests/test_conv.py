@@ -90,6 +90,24 @@ def test_conv_in_blocks_of_images_matches_torch(case, per_block, monkeypatch):
                  rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
 
 
+@pytest.mark.parametrize("case", [GRID[1], GRID[2], GRID[4], GRID[10], GRID[12],
+                                  (64, 2, 8, 3, 1, "same", 1, 1)], ids=str)
+def test_conv_with_fused_relu_is_torch_relu_of_conv(case):
+    # blocks, groups, a single-channel (direct kernel) and a depthwise layer; the last
+    # case's 66,560 outputs take the Numba epilogue
+    from hubel.ops.conv import conv
+
+    size, c, f, k, s, padding, d, g = case
+    shape = (2, size, size + 1, c)
+    pads = resolve(shape, (k, k), (s, s), padding, (d, d))
+    ref = torch_conv(2, pads, (s, s), (d, d), g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_op(lambda x, w, b: conv(x, w, b, s, padding, d, g, relu=True),
+                 lambda x, w, b: torch.relu(ref(x, w, b)), shape, (k, k, c // g, f), (f,),
+                 rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3, gradcheck=size < 64)
+
+
 def test_image_blocks_split_narrow_layers_only():
     from hubel.ops.conv import image_blocks
 

@@ -43,6 +43,21 @@ def test_affine_is_torch_linear(shapes):
     check_op(lambda x, w: affine(x, w), lambda x, w: x @ w, *shapes[:2])
 
 
+@pytest.mark.parametrize("shapes", [((5, 4), (4, 3), (3,)), ((300, 40), (40, 256), (256,)),
+                                    ((0, 4), (4, 3), (3,))], ids=str)
+def test_affine_with_fused_relu_is_torch_relu_of_linear(shapes):
+    # (300, 256) outputs take the Numba epilogue and its one-pass mask + bias sum (torch
+    # only: among 76,800 outputs finite differences cross the kink of some)
+    from hubel.ops.linalg import affine
+
+    small = shapes[0][0] < 300
+    check_op(lambda x, w, b: affine(x, w, b, relu=True),
+             lambda x, w, b: torch.relu(torch.nn.functional.linear(x, w.T, b)), *shapes,
+             gradcheck=small)
+    check_op(lambda x, w: affine(x, w, relu=True), lambda x, w: torch.relu(x @ w),
+             *shapes[:2], gradcheck=small)
+
+
 def test_affine_keeps_nothing_it_will_not_need():
     from hubel.ops.linalg import affine
 

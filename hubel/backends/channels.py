@@ -1,7 +1,10 @@
-"""Per-channel arithmetic on channels-last arrays: a bias added to every row, and the
-per-channel scale and shift of inference-mode batch normalization.
+"""Per-channel arithmetic on channels-last arrays: a bias added to every row (with the
+ReLU that follows it fused in), and the per-channel scale and shift of inference-mode
+batch normalization.
 
-    add_bias(y, b):                y[..., c] += b[c]            (in place)
+    add_bias(y, b):                y[..., c] += b[c]                      (in place)
+    add_bias_relu(y, b):           y[..., c] = max(y[..., c] + b[c], 0)   (in place)
+    relu_backward(gy, y):          g = gy·[y > 0],  gb[c] = Σ_rows g[..., c]
     channel_affine(x, scale, t):   y[..., c] = x[..., c]·scale[c] + t[c]
 
 Contiguous floating NumPy arrays of 65,536 numbers or more take the Numba kernels
@@ -12,6 +15,9 @@ also the reference the tests compare with.
 from __future__ import annotations
 
 import numpy as np
+
+from hubel.backends import get_array_module
+from hubel.backends.reduce import leading_sum
 
 try:
     from hubel.backends.kernels import channel_numba as _fast
@@ -34,6 +40,34 @@ def add_bias(y, b):
     else:
         y += b
     return y
+
+
+def add_bias_relu(y, b=None):
+    """y = max(y + b, 0) over the last axis, in place (b None: max(y, 0)); returns y.
+
+    The epilogue of a convolution or Dense layer with activation='relu': one pass over
+    the product's own buffer instead of a bias pass and a ReLU that writes a new array."""
+    if _fast_ok(y) and (b is None or isinstance(b, np.ndarray) and b.shape == y.shape[-1:]):
+        c = y.shape[-1]
+        b = np.zeros(c, y.dtype) if b is None else b.astype(y.dtype, copy=False)
+        _fast.add_rows_relu(y.reshape(-1, c), b)
+        return y
+    if b is not None:
+        y += b
+    return get_array_module(y).maximum(y, 0, out=y)
+
+
+def relu_backward(gy, y, bias_sum: bool = True):
+    """(g, gb): the gradient through a fused ReLU, g = gy·[y > 0], and the bias gradient
+    gb = Σ g over all but the last axis (None unless bias_sum), in one pass."""
+    if _fast_ok(y) and _fast_ok(gy) and gy.shape == y.shape and gy.dtype == y.dtype:
+        c = y.shape[-1]
+        g = np.empty_like(y)
+        sums = np.zeros((_fast._TASKS, c), np.float64)
+        _fast.relu_backward_rows(gy.reshape(-1, c), y.reshape(-1, c), g.reshape(-1, c), sums)
+        return g, (sums.sum(axis=0).astype(y.dtype) if bias_sum else None)
+    g = gy * (y > 0)
+    return g, (leading_sum(g, g.ndim - 1) if bias_sum else None)
 
 
 def channel_affine(x, scale, shift):

@@ -81,9 +81,10 @@ class Conv(Layer):
         sizes = tuple(x.shape[1:-1])
         warn = sizes not in self.checked_sizes  # warn once per input size, not every step
         self.checked_sizes.add(sizes)
+        fused = self.activation is activations.relu  # ReLU runs in the bias pass
         y = C.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                   self.groups, self._label(), warn)
-        return self.activation(y)
+                   self.groups, self._label(), warn, relu=fused)
+        return y if fused else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(1 if n is None else n for n in input_shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
-from hubel.backends.channels import add_bias
+from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
 from hubel.backends.reduce import leading_sum
 
 
@@ -53,13 +53,18 @@ class Affine(Function):
     x (..., in), W (in, out), b (out,) or None -> y (..., out);
     gx = gy @ Wᵀ,  gW = xᵀ @ gy (over all leading axes),  gb = Σ_rows gy.
     The bias is added into the product's own buffer, and the backward pass needs no
-    broadcast reduction: one array and one graph node fewer than matmul + add."""
+    broadcast reduction: one array and one graph node fewer than matmul + add. With
+    relu=True the ReLU runs in the same pass, y = max(x @ W + b, 0), and backward first
+    masks gy by [y > 0] (summing gb in that pass)."""
 
-    def forward(self, x, w, b):
+    def forward(self, x, w, b, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
         y = x2 @ w
-        if b is not None:
+        if relu:
+            add_bias_relu(y, b)
+        elif b is not None:
             add_bias(y, b)
+        self.y = y if relu and any(self.needs_grad) else None
         self.x2 = x2 if self.needs_grad[1] else None
         self.w = w if self.needs_grad[0] else None
         self.x_shape = x.shape
@@ -67,12 +72,16 @@ class Affine(Function):
 
     def backward(self, gy):
         g2 = gy.reshape(-1, gy.shape[-1])
+        if self.y is not None:  # through the fused ReLU first
+            g2, gb = relu_backward(g2, self.y, self.needs_grad[2])
+        else:
+            gb = leading_sum(g2) if self.needs_grad[2] else None
         gx = (g2 @ self.w.T).reshape(self.x_shape) if self.needs_grad[0] else None
         gw = self.x2.T @ g2 if self.needs_grad[1] else None
-        gb = leading_sum(g2) if self.needs_grad[2] else None
         return gx, gw, gb
 
 
-def affine(x, w, b=None):
-    """y = x @ w + b over the last axis of x (w: (in, out), Keras's layout): Dense's map."""
-    return Affine.apply(x, w, b)
+def affine(x, w, b=None, relu: bool = False):
+    """y = x @ w + b over the last axis of x (w: (in, out), Keras's layout): Dense's map;
+    relu=True: max(x @ w + b, 0) in the same pass (Dense(..., activation='relu'))."""
+    return Affine.apply(x, w, b, relu=relu)

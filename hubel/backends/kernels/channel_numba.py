@@ -31,3 +31,27 @@ def affine(x, scale, shift, y):  # pragma: no cover - compiled
         for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
             for c in range(c_):
                 y[i, c] = x[i, c] * scale[c] + shift[c]
+
+
+@njit(parallel=True, cache=True)
+def add_rows_relu(y, b):  # pragma: no cover - compiled
+    """y[i, c] = max(y[i, c] + b[c], 0) in place (NaN stays NaN, as np.maximum)."""
+    m, c_ = y.shape
+    for t in prange(_TASKS):
+        for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
+            for c in range(c_):
+                v = y[i, c] + b[c]
+                y[i, c] = 0 if v < 0 else v
+
+
+@njit(parallel=True, cache=True)
+def relu_backward_rows(gy, y, g, sums):  # pragma: no cover - compiled
+    """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64)."""
+    m, c_ = y.shape
+    for t in prange(_TASKS):
+        s = sums[t]
+        for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
+            for c in range(c_):
+                v = gy[i, c] if y[i, c] > 0 else gy[i, c] * 0  # (NaN·0 = NaN, as NumPy)
+                g[i, c] = v
+                s[c] += v

@@ -8,6 +8,7 @@ on (65536, 16), (100352, 6) and (65536, 64)).
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 _TASKS = 8
@@ -46,12 +47,17 @@ def add_rows_relu(y, b):  # pragma: no cover - compiled
 
 @njit(parallel=True, cache=True)
 def relu_backward_rows(gy, y, g, sums):  # pragma: no cover - compiled
-    """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64)."""
+    """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64).
+
+    The mask multiplies (NaN·0 = NaN, as NumPy's gy·(y > 0)); a branch that picks gy or
+    0 ran 5x slower (measured on (100352, 6))."""
     m, c_ = y.shape
     for t in prange(_TASKS):
-        s = sums[t]
+        s = np.zeros(c_, np.float64)
         for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
             for c in range(c_):
-                v = gy[i, c] if y[i, c] > 0 else gy[i, c] * 0  # (NaN·0 = NaN, as NumPy)
+                v = gy[i, c] * np.float32(1.0 if y[i, c] > 0 else 0.0)  # (exact)
                 g[i, c] = v
                 s[c] += v
+        for c in range(c_):
+            sums[t, c] = s[c]

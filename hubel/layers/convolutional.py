@@ -78,13 +78,19 @@ class Conv(Layer):
         return {1: "(N, W, C)", 2: "(N, H, W, C)", 3: "(N, D, H, W, C)"}[self.rank]
 
     def call(self, x):
+        fused = self.activation is activations.relu  # ReLU runs in the bias pass
+        y = self.convolve(x, self.kernel, self.bias, relu=fused)
+        return y if fused else self.activation(y)
+
+    def convolve(self, x, kernel, bias, relu: bool = False):
+        """conv(x, kernel) + bias with this layer's strides, padding, dilation and groups,
+        through max(·, 0) if relu (also used with a batch norm folded into kernel and bias:
+        hubel.models.fusion)."""
         sizes = tuple(x.shape[1:-1])
         warn = sizes not in self.checked_sizes  # warn once per input size, not every step
         self.checked_sizes.add(sizes)
-        fused = self.activation is activations.relu  # ReLU runs in the bias pass
-        y = C.conv(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate,
-                   self.groups, self._label(), warn, relu=fused)
-        return y if fused else self.activation(y)
+        return C.conv(x, kernel, bias, self.strides, self.padding, self.dilation_rate,
+                      self.groups, self._label(), warn, relu=relu)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(1 if n is None else n for n in input_shape)

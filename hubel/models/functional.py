@@ -4,6 +4,7 @@ every node runs after the nodes that feed it."""
 from __future__ import annotations
 
 from hubel.layers.input_layer import InputLayer, Node, SymbolicTensor
+from hubel.models import fusion
 
 
 def _flat(x) -> list:
@@ -65,13 +66,35 @@ class Graph:
         values: dict[int, object] = {}
         for t, x in zip(self.inputs, xs):
             values[id(t.node)] = [x]
+        chains = self.chains() if fusion.fusing(training) else {}
         for node in self.nodes:
             if id(node) in values:
                 continue
             args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
+            chain = chains.get(id(node))
+            if chain is not None and chain[0] is node:  # Conv -> BN (-> ReLU) as one conv
+                _, bn, act = chain
+                out = fusion.folded_conv(node.layer, bn.layer, args[0], act is not None)
+                for member in (node, bn, act):  # (the members' outputs feed nothing else)
+                    if member is not None:
+                        values[id(member)] = [out]
+                continue
             out = node.layer(*args, training=training, **node.kwargs)
             values[id(node)] = out if isinstance(out, list) else [out]
         return _map(self.outputs, lambda s: values[id(s.node)][s.index])
+
+    def chains(self) -> dict:
+        """The graph's foldable Conv -> BN (-> ReLU) chains (hubel.models.fusion), found
+        once."""
+        if getattr(self, "_chains", None) is None:
+            self._chains = fusion.graph_chains(self.nodes, _flat(self.outputs))
+        return self._chains
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles find their own chains (the cache is keyed by node ids)."""
+        state = dict(self.__dict__)
+        state.pop("_chains", None)
+        return state
 
     def get_config(self) -> dict:
         """Nodes as JSON: each names its layer and its inputs as {node, index} references."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hubel.layers.input_layer import InputLayer, SymbolicTensor
 from hubel.layers.layer import Layer
+from hubel.models import fusion
 from hubel.models.model import Model
 
 
@@ -77,8 +78,16 @@ class Sequential(Model):
         self.build((None, *self.input_shape))
 
     def call(self, x, training: bool = False):
-        for layer in self.stack:
-            x = layer(x, training=training)
+        layers, i = self.stack, 0
+        fuse = fusion.fusing(training)
+        while i < len(layers):
+            if fuse and fusion.chain_starts(layers[i:i + 2]):  # Conv -> BN (-> ReLU) as one
+                with_relu = i + 2 < len(layers) and fusion.is_relu(layers[i + 2])
+                x = fusion.folded_conv(layers[i], layers[i + 1], x, with_relu)
+                i += 3 if with_relu else 2
+                continue
+            x = layers[i](x, training=training)
+            i += 1
         return x
 
     def get_config(self) -> dict:

@@ -32,6 +32,7 @@ def _macs(layer, in_shape, out_shape) -> int:
 def trace(model, input_shape) -> list[dict]:
     """Run one zero example; record (layer, depth, parent, input/output shapes) per call."""
     from hubel.autograd.grad_mode import no_grad
+    from hubel.models.fusion import no_fusion
     from hubel.tensor import Tensor
 
     records: list[dict] = []
@@ -54,7 +55,7 @@ def trace(model, input_shape) -> list[dict]:
     xs = [Tensor(np.zeros((1, *s), np.float32)) for s in shapes]
     Layer.__call__ = recording_call
     try:
-        with no_grad():
+        with no_grad(), no_fusion():  # every layer's own call, none folded into another
             model(*xs, training=False)
     finally:
         Layer.__call__ = original

@@ -1,0 +1,105 @@
+"""Inference-time fusion of Conv -> BatchNormalization (-> ReLU) chains.
+
+In inference, batch normalization is a fixed per-channel scale and shift,
+s = γ / √(σ²_running + ε) and t = β − μ_running·s, so it folds into the convolution before it:
+
+    BN(conv(x, W) + b) = conv(x, W·s) + (b·s + t)          (s scales W's output axis)
+
+and a ReLU after it runs in the convolution's own bias pass (ConvND's relu epilogue). One
+convolution then replaces three layers and two passes over their output. Models use it
+when they run in inference mode without recording gradients (`model.predict`, or
+`model(x, training=False)` under `hubel.no_grad()`); the folded kernel is computed on every
+call from the current weights, so it never goes stale, and the chain's intermediate outputs
+must feed nothing else. Training and gradient recording keep the layers separate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from hubel.autograd import grad_mode
+from hubel.ops.activation import linear, relu
+
+_enabled = [True]
+
+
+@contextlib.contextmanager
+def no_fusion():
+    """Run every layer on its own inside this block (to observe each layer's call)."""
+    _enabled.append(False)
+    try:
+        yield
+    finally:
+        _enabled.pop()
+
+
+def fusing(training: bool) -> bool:
+    """Whether a model call may run fused chains: inference, no gradient recording, not
+    inside no_fusion()."""
+    return not training and not grad_mode.enabled and _enabled[-1]
+
+
+def chain_starts(layers: list) -> bool:
+    """Whether layers [conv, bn, ...] start a foldable chain (see module doc)."""
+    from hubel.layers.convolutional import Conv
+    from hubel.layers.normalization import BatchNormalization
+
+    if len(layers) < 2:
+        return False
+    conv, bn = layers[0], layers[1]
+    return (isinstance(conv, Conv) and type(conv).call is Conv.call
+            and conv.activation is linear and conv.built
+            and type(bn) is BatchNormalization and bn.built and bn.axis in (-1, conv.rank + 1))
+
+
+def is_relu(layer) -> bool:
+    """An Activation('relu') layer (the ReLU a chain may absorb)."""
+    from hubel.layers.core import Activation
+
+    return type(layer) is Activation and layer.activation is relu
+
+
+def folded_conv(conv, bn, x, with_relu: bool):
+    """conv -> bn (-> ReLU) on x as one convolution with the folded kernel and bias."""
+    from hubel.layers.layer import _to_tensor
+
+    x = _to_tensor(x)
+    if conv.input_spec is not None:
+        conv.check_input(x)
+    var = bn.moving_variance.data
+    s = 1.0 / np.sqrt(var + bn.epsilon)
+    if bn.gamma is not None:
+        s = bn.gamma.data * s
+    t = -bn.moving_mean.data * s
+    if bn.beta is not None:
+        t = t + bn.beta.data
+    kernel = conv.kernel.data
+    bias = t if conv.bias is None else conv.bias.data * s + t
+    return conv.convolve(x, (kernel * s).astype(kernel.dtype, copy=False),
+                         bias.astype(kernel.dtype, copy=False), with_relu)
+
+
+def graph_chains(nodes: list, outputs: list) -> dict:
+    """{id(conv node): (conv node, bn node, relu node or None)} for the foldable chains of a
+    graph: the conv's output feeds only the BN node, and the BN's output only the ReLU."""
+    uses: dict[int, int] = {}
+    consumer: dict[int, object] = {}
+    for node in nodes:
+        for t in node.input_tensors():
+            uses[id(t.node)] = uses.get(id(t.node), 0) + 1
+            consumer[id(t.node)] = node
+    for t in outputs:
+        uses[id(t.node)] = uses.get(id(t.node), 0) + 1
+    chains = {}
+    for node in nodes:
+        bn = consumer.get(id(node))
+        if (bn is None or uses.get(id(node)) != 1 or node.kwargs or bn.kwargs
+                or len(bn.input_tensors()) != 1 or not chain_starts([node.layer, bn.layer])):
+            continue
+        act = consumer.get(id(bn))
+        if (act is None or uses.get(id(bn)) != 1 or act.kwargs or not is_relu(act.layer)):
+            act = None
+        chains[id(node)] = (node, bn, act)
+    return chains

@@ -34,3 +34,23 @@ def test_fast_batch_norm_equals_the_reference(shape, dtype):
     tol = 2e-4 if dtype == np.float32 else 1e-10
     for got, want in zip(_run(x, gamma, beta, True), _run(x, gamma, beta, False)):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1, np.abs(want).max()))
+
+
+def test_one_pass_statistics_survive_a_large_mean():
+    # |mean|/std = 1e5: Σx² − (Σx)²/M would lose every digit of the variance in float32 and
+    # most in float64; the sums shifted by a sample of the data keep it (float64 reference).
+    from hubel.backends.kernels import norm_numba
+
+    rng = np.random.default_rng(3)
+    x = (1000 + 0.01 * rng.standard_normal((5000, 4))).astype(np.float32)
+    _, _, mean, var, _ = norm_numba.forward(x, None, None, 0.0)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(mean, x64.mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(var, x64.var(axis=0), rtol=1e-4)
+
+
+def test_an_empty_batch_gives_no_error_from_the_kernels():
+    from hubel.backends.kernels import norm_numba
+
+    y, *_ = norm_numba.forward(np.zeros((0, 3), np.float32), None, None, 1e-3)
+    assert y.shape == (0, 3)

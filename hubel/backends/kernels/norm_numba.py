@@ -4,7 +4,8 @@ x is viewed as (M, C), channels last and contiguous. Each pass splits the M rows
 chunks, one per task; per-channel sums go to a (tasks, C) array of partial sums (float64),
 added up afterwards, so no two threads write the same number.
 
-    stats:     mean = Σx/M, var = Σ(x − mean)²/M          (two passes, as in the reference)
+    stats:     one pass of shifted sums, d = x − k with k = the first row:
+               mean = k + Σd/M,  var = (Σd² − (Σd)²/M)/M      (float64 sums)
     normalize: x̂ = (x − mean)·inv, y = γ·x̂ + β            (inv = 1/√(var + ε))
     backward:  Σgy, Σgy·x̂, then gx = γ·inv/M · (M·gy − Σgy − x̂·Σgy·x̂)
 """
@@ -18,17 +19,24 @@ _TASKS = 8
 
 
 @njit(parallel=True, cache=True)
-def _sums(x, center, squares):  # pragma: no cover - compiled
-    """Per-channel Σ(x − center) (squares=False) or Σ(x − center)² (squares=True)."""
+def _shifted_sums(x, k, part):  # pragma: no cover - compiled
+    """part[t] = (Σ(x − k), Σ(x − k)²) per channel over task t's rows, in float64.
+
+    Shifting by a sample of the data (k: the first row) keeps Σd² − (Σd)²/M free of the
+    cancellation that Σx² − (Σx)²/M suffers when |mean| ≫ std. Each task sums into its own
+    local rows (accumulating into the shared array ran several times slower)."""
     m, c_ = x.shape
-    part = np.zeros((_TASKS, c_))
     for t in prange(_TASKS):
+        s = np.zeros(c_)
+        q = np.zeros(c_)
         for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
-            row = x[i]
             for c in range(c_):
-                v = row[c] - center[c]
-                part[t, c] += v * v if squares else v
-    return part.sum(axis=0)
+                d = np.float64(x[i, c]) - k[c]
+                s[c] += d
+                q[c] += d * d
+        for c in range(c_):
+            part[t, 0, c] = s[c]
+            part[t, 1, c] = q[c]
 
 
 @njit(parallel=True, cache=True)
@@ -43,16 +51,20 @@ def _normalize(x, mean, inv, gamma, beta, xhat, y):  # pragma: no cover - compil
 
 
 @njit(parallel=True, cache=True)
-def _grad_sums(gy, xhat):  # pragma: no cover - compiled
+def _grad_sums(gy, xhat, part):  # pragma: no cover - compiled
+    """part[t] = (Σgy, Σgy·x̂) per channel over task t's rows, in float64."""
     m, c_ = gy.shape
-    part = np.zeros((2, _TASKS, c_))
     for t in prange(_TASKS):
+        s = np.zeros(c_)
+        q = np.zeros(c_)
         for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
             for c in range(c_):
-                g = gy[i, c]
-                part[0, t, c] += g
-                part[1, t, c] += g * xhat[i, c]
-    return part.sum(axis=1)
+                g = np.float64(gy[i, c])
+                s[c] += g
+                q[c] += g * xhat[i, c]
+        for c in range(c_):
+            part[t, 0, c] = s[c]
+            part[t, 1, c] = q[c]
 
 
 @njit(parallel=True, cache=True)
@@ -66,10 +78,13 @@ def _grad_input(gy, xhat, scale, sum_gy, sum_gy_xhat, gx):  # pragma: no cover -
 
 def forward(x2, gamma, beta, epsilon: float):
     """(y, xhat, mean, var, inv) for x2 (M, C); gamma/beta may be None."""
-    c = x2.shape[1]
-    zeros = np.zeros(c, np.float64)
-    mean = _sums(x2, zeros, False) / x2.shape[0]
-    var = _sums(x2, mean.astype(x2.dtype), True) / x2.shape[0]
+    m, c = x2.shape
+    k = x2[0].astype(np.float64) if m else np.zeros(c)
+    part = np.empty((_TASKS, 2, c))
+    _shifted_sums(x2, k, part)
+    s, q = part.sum(axis=0)
+    mean = k + s / m
+    var = np.maximum(q - s * s / m, 0.0) / m
     inv = 1.0 / np.sqrt(var + epsilon)
     xhat, y = np.empty_like(x2), np.empty_like(x2)
     g = np.ones(c, x2.dtype) if gamma is None else gamma
@@ -80,7 +95,9 @@ def forward(x2, gamma, beta, epsilon: float):
 
 def backward(gy2, xhat2, scale, want_gx: bool):
     """(gx or None, Σgy·x̂, Σgy); scale = γ·inv/M per channel."""
-    sums = _grad_sums(gy2, xhat2)
+    part = np.empty((_TASKS, 2, gy2.shape[1]))
+    _grad_sums(gy2, xhat2, part)
+    sums = part.sum(axis=0)
     sum_gy, sum_gy_xhat = sums[0].astype(gy2.dtype), sums[1].astype(gy2.dtype)
     gx = None
     if want_gx:

@@ -1,5 +1,7 @@
 """Depthwise convolution (groups = input channels: every channel filtered on its own, as in
-MobileNet), by shift-and-multiply: one pass over the output per kernel offset, no im2col.
+MobileNet), by shift-and-multiply: one pass over the output per kernel offset, no im2col;
+2-D layers with depth multiplier 1 take the Numba kernels (hubel/backends/kernels/
+depthwise_numba.py), for which this NumPy code is the reference.
 
     y[n, o..., c·m + q] = b[c·m + q] + Σ_k x[n, o·S + k·D − P, c] · W[k..., 0, c·m + q]
 
@@ -18,6 +20,16 @@ from hubel.autograd.function import Function
 from hubel.backends.reduce import leading_sum
 from hubel.ops.conv import _crop, _pad, offset_slices, output_sizes
 
+try:  # the Numba kernels (2-D, depth multiplier 1); the NumPy code below is the reference
+    from hubel.backends.kernels import depthwise_numba as _fast
+except ImportError:  # pragma: no cover
+    _fast = None
+
+
+def _fast_ok(x, nd: int, m: int) -> bool:
+    return (_fast is not None and isinstance(x, np.ndarray) and x.dtype.kind == "f"
+            and nd == 2 and m == 1)
+
 
 class DepthwiseConvND(Function):
     """Depthwise convolution with bias (see module doc); kernel (k..., 1, C·m)."""
@@ -30,6 +42,13 @@ class DepthwiseConvND(Function):
         x_pad = _pad(x, pads)
         out = output_sizes(x_pad.shape[1:-1], kernel, strides, dilation)
         wk = w.reshape(-1, c, m)  # (K, C, m)
+        self.fast = _fast_ok(x, nd, m)
+        self.geom = (kernel, strides, dilation, pads, out, m)
+        self.x_pad = x_pad if self.needs_grad[1] else None
+        self.wk = wk if self.needs_grad[0] else None
+        self.x_shape = x.shape
+        if self.fast:  # (bias inside)
+            return _fast.forward(x_pad, w.reshape(*kernel, c), b, strides, dilation, out)
         y = np.zeros((x.shape[0], *out, c, m), np.result_type(x, w))
         tmp = np.empty_like(y)
         # with m = 1 drop the unit axis: NumPy's loops are slow over an innermost size 1
@@ -41,10 +60,6 @@ class DepthwiseConvND(Function):
         y = y.reshape((x.shape[0], *out, f))
         if b is not None:
             y += b
-        self.geom = (kernel, strides, dilation, pads, out, m)
-        self.x_pad = x_pad if self.needs_grad[1] else None
-        self.wk = wk if self.needs_grad[0] else None
-        self.x_shape = x.shape
         return y
 
     def backward(self, gy):
@@ -54,6 +69,16 @@ class DepthwiseConvND(Function):
         gx = gw = gb = None
         if self.needs_grad[2]:
             gb = leading_sum(gy, gy.ndim - 1)
+        if self.fast:
+            if self.needs_grad[1]:
+                gw = _fast.kernel_gradient(self.x_pad, gy, kernel, strides, dilation)
+                gw = gw.reshape(*kernel, 1, c)
+            if self.needs_grad[0]:
+                padded = tuple(n + b + a for n, (b, a) in zip(self.x_shape[1:-1], pads))
+                gx_pad = _fast.input_gradient(gy, self.wk.reshape(*kernel, c), strides,
+                                              dilation, padded)
+                gx = np.ascontiguousarray(_crop(gx_pad, pads))
+            return gx, gw, gb, None, None, None
         shifts = list(offset_slices(kernel, strides, dilation, out))
         if self.needs_grad[1]:
             gw = np.empty((len(shifts), c, m), gy.dtype)

@@ -158,10 +158,11 @@ columns out. The table shows where that matters:
   65536x144 @ 144x16 product against a 150-180 GFLOP/s square-GEMM peak). The fix is a
   direct convolution kernel that keeps a tile of the input in cache (not built yet).
 - Grouped convolutions run one im2col GEMM per group (AlexNet's groups=2: two half-width
-  GEMMs plus the column gathers, 0.5x); depthwise convolutions (groups = channels) shift
-  and multiply, one NumPy pass per kernel tap over the whole batch, so they are bound by
-  memory traffic (k*k passes), where oneDNN runs one fused register-blocked kernel. A
-  Numba depthwise kernel that keeps a row tile in cache is the fix (not built yet).
+  GEMMs plus the column gathers, 0.5x); depthwise convolutions (groups = channels, depth
+  multiplier 1) run Numba kernels that sum each output pixel's taps over contiguous
+  channels (forward 70 -> 7 ms against the earlier shift-and-multiply NumPy passes); their
+  backward, one scatter-add pass and one per-task kernel-gradient sum, is what remains
+  slower than oneDNN's register-blocked kernel.
 - The backward pass recomputes the columns instead of keeping them from the forward pass
   (k*k times the input's memory per layer); that costs one more im2col per layer.
 """

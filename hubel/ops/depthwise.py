@@ -39,16 +39,18 @@ class DepthwiseConvND(Function):
         kernel = w.shape[:nd]
         c, f = x.shape[-1], w.shape[-1]
         m = f // c
-        x_pad = _pad(x, pads)
-        out = output_sizes(x_pad.shape[1:-1], kernel, strides, dilation)
+        padded = tuple(n + b_ + a for n, (b_, a) in zip(x.shape[1:-1], pads))
+        out = output_sizes(padded, kernel, strides, dilation)
         wk = w.reshape(-1, c, m)  # (K, C, m)
         self.fast = _fast_ok(x, nd, m)
         self.geom = (kernel, strides, dilation, pads, out, m)
-        self.x_pad = x_pad if self.needs_grad[1] else None
         self.wk = wk if self.needs_grad[0] else None
         self.x_shape = x.shape
-        if self.fast:  # (bias inside)
-            return _fast.forward(x_pad, w.reshape(*kernel, c), b, strides, dilation, out)
+        if self.fast:  # (bias and padding inside)
+            self.x = x if self.needs_grad[1] else None  # (unpadded: the kernels pad)
+            return _fast.forward(x, w.reshape(*kernel, c), b, strides, dilation, pads, out)
+        x_pad = _pad(x, pads)
+        self.x_pad = x_pad if self.needs_grad[1] else None
         y = np.zeros((x.shape[0], *out, c, m), np.result_type(x, w))
         tmp = np.empty_like(y)
         # with m = 1 drop the unit axis: NumPy's loops are slow over an innermost size 1
@@ -71,13 +73,11 @@ class DepthwiseConvND(Function):
             gb = leading_sum(gy, gy.ndim - 1)
         if self.fast:
             if self.needs_grad[1]:
-                gw = _fast.kernel_gradient(self.x_pad, gy, kernel, strides, dilation)
+                gw = _fast.kernel_gradient(self.x, gy, kernel, strides, dilation, pads)
                 gw = gw.reshape(*kernel, 1, c)
             if self.needs_grad[0]:
-                padded = tuple(n + b + a for n, (b, a) in zip(self.x_shape[1:-1], pads))
-                gx_pad = _fast.input_gradient(gy, self.wk.reshape(*kernel, c), strides,
-                                              dilation, padded)
-                gx = np.ascontiguousarray(_crop(gx_pad, pads))
+                gx = _fast.input_gradient(gy, self.wk.reshape(*kernel, c), strides, dilation,
+                                          pads, self.x_shape)
             return gx, gw, gb, None, None, None
         shifts = list(offset_slices(kernel, strides, dilation, out))
         if self.needs_grad[1]:

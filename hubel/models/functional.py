@@ -72,8 +72,8 @@ class Graph:
                 continue
             args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
             chain = chains.get(id(node))
-            if chain is not None and chain[0] is node:  # Conv -> BN (-> ReLU) as one conv
-                _, bn, act = chain
+            if chain is not None:  # Conv -> BN (-> ReLU) as one convolution
+                bn, act = chain
                 out = fusion.folded_conv(node.layer, bn.layer, args[0], act is not None)
                 for member in (node, bn, act):  # (the members' outputs feed nothing else)
                     if member is not None:

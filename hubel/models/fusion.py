@@ -82,8 +82,8 @@ def folded_conv(conv, bn, x, with_relu: bool):
 
 
 def graph_chains(nodes: list, outputs: list) -> dict:
-    """{id(conv node): (conv node, bn node, relu node or None)} for the foldable chains of a
-    graph: the conv's output feeds only the BN node, and the BN's output only the ReLU."""
+    """{id(conv node): (bn node, relu node or None)} for the foldable chains of a graph: the
+    conv's output feeds only the BN node, and the BN's output only the ReLU."""
     uses: dict[int, int] = {}
     consumer: dict[int, object] = {}
     for node in nodes:
@@ -101,5 +101,5 @@ def graph_chains(nodes: list, outputs: list) -> dict:
         act = consumer.get(id(bn))
         if (act is None or uses.get(id(bn)) != 1 or act.kwargs or not is_relu(act.layer)):
             act = None
-        chains[id(node)] = (node, bn, act)
+        chains[id(node)] = (bn, act)
     return chains

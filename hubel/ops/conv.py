@@ -261,7 +261,7 @@ class ConvND(Function):
                               into=y[images.start * per_image:images.stop * per_image])
         else:
             y = _gemm_grouped(_columns(x, pads, out, kernel, strides, dilation), w2, groups)
-        if relu and not self.direct:
+        if relu and not self.direct:  # (the direct kernel added both)
             add_bias_relu(y, b)
         elif b is not None and not self.direct:
             add_bias(y, b)
@@ -485,7 +485,7 @@ def conv(x, w, b=None, strides=1, padding="valid", dilation_rate=1, groups: int 
     strides = _tuple(strides, nd, f"{label}: strides")
     dilation = _tuple(dilation_rate, nd, f"{label}: dilation_rate")
     pads, _ = conv_geometry(x.shape, w_shape[:nd], strides, padding, dilation, label, warn)
-    if groups == c > 1:  # depthwise: shift-and-multiply beats C GEMMs of width 1
+    if groups == c > 1:  # depthwise: per-channel taps beat C GEMMs of width 1
         from hubel.ops.depthwise import DepthwiseConvND
 
         y = DepthwiseConvND.apply(x, w, b, strides, dilation, pads)

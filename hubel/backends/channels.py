@@ -5,6 +5,7 @@ batch normalization.
     add_bias(y, b):                y[..., c] += b[c]                      (in place)
     add_bias_relu(y, b):           y[..., c] = max(y[..., c] + b[c], 0)   (in place)
     relu_backward(gy, y):          g = gy·[y > 0],  gb[c] = Σ_rows g[..., c]
+    add_relu(a, b):                y = max(a + b, 0)   (a residual block's Add -> ReLU)
     channel_affine(x, scale, t):   y[..., c] = x[..., c]·scale[c] + t[c]
 
 Contiguous floating NumPy arrays of 65,536 numbers or more take the Numba kernels
@@ -68,6 +69,17 @@ def relu_backward(gy, y, bias_sum: bool = True):
         return g, (sums.sum(axis=0).astype(y.dtype) if bias_sum else None)
     g = gy * (y > 0)
     return g, (leading_sum(g, g.ndim - 1) if bias_sum else None)
+
+
+def add_relu(a, b):
+    """max(a + b, 0) as a new array: one pass for two contiguous floating arrays of the same
+    shape and dtype, NumPy's broadcasting add and an in-place maximum otherwise."""
+    if (_fast_ok(a) and _fast_ok(b) and a.shape == b.shape and a.dtype == b.dtype):
+        y = np.empty_like(a)
+        _fast.add_relu_flat(a.reshape(-1), b.reshape(-1), y.reshape(-1))
+        return y
+    y = a + b
+    return get_array_module(y).maximum(y, 0, out=y)
 
 
 def channel_affine(x, scale, shift):

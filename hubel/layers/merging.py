@@ -12,6 +12,7 @@ from __future__ import annotations
 from hubel.layers.layer import Layer
 from hubel.ops import elementwise as ew
 from hubel.ops import shape as sh
+from hubel.ops.activation import add_relu
 
 
 def _inputs(layer: Layer, inputs: tuple) -> list:
@@ -97,6 +98,13 @@ class Add(_Elementwise):
         for x in xs[1:]:
             y = ew.add(y, x)
         return y
+
+    def call_relu(self, *inputs, training: bool = False):
+        """max(x₁ + x₂ + …, 0), the last sum and the ReLU in one pass
+        (hubel.models.fusion: Add -> ReLU, the end of a residual block)."""
+        xs = _inputs(self, inputs)
+        self._check([x.shape for x in xs])
+        return add_relu(self.merge(xs[:-1]), xs[-1])
 
 
 class Subtract(_Elementwise):

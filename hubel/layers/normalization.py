@@ -50,6 +50,12 @@ class BatchNormalization(Layer):
         return batch_norm(x, self.gamma, self.beta, self.moving_mean.data,
                           self.moving_variance.data, training, self.momentum, self.epsilon)
 
+    def call_relu(self, x, training: bool = False):
+        """max(call(x), 0) in one node (hubel.models.fusion: BatchNormalization -> ReLU)."""
+        return batch_norm(x, self.gamma, self.beta, self.moving_mean.data,
+                          self.moving_variance.data, training, self.momentum, self.epsilon,
+                          relu=True)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -67,10 +67,16 @@ class Graph:
         for t, x in zip(self.inputs, xs):
             values[id(t.node)] = [x]
         chains = self.chains() if fusion.fusing(training) else {}
+        pairs = self.relu_pairs() if fusion.relu_pairs_enabled() else {}
         for node in self.nodes:
             if id(node) in values:
                 continue
             args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
+            act = pairs.get(id(node))
+            if act is not None:  # BN -> ReLU or Add -> ReLU as one node
+                out = fusion.call_with_relu(node.layer, args, training)
+                values[id(node)] = values[id(act)] = [out]
+                continue
             chain = chains.get(id(node))
             if chain is not None:  # Conv -> BN (-> ReLU) as one convolution
                 bn, act = chain
@@ -90,10 +96,17 @@ class Graph:
             self._chains = fusion.graph_chains(self.nodes, _flat(self.outputs))
         return self._chains
 
+    def relu_pairs(self) -> dict:
+        """The graph's BN -> ReLU and Add -> ReLU pairs (hubel.models.fusion), found once."""
+        if getattr(self, "_relu_pairs", None) is None:
+            self._relu_pairs = fusion.graph_relu_pairs(self.nodes, _flat(self.outputs))
+        return self._relu_pairs
+
     def __getstate__(self) -> dict:
-        """Copies and pickles find their own chains (the cache is keyed by node ids)."""
+        """Copies and pickles find their own chains (the caches are keyed by node ids)."""
         state = dict(self.__dict__)
         state.pop("_chains", None)
+        state.pop("_relu_pairs", None)
         return state
 
     def get_config(self) -> dict:

@@ -79,12 +79,17 @@ class Sequential(Model):
 
     def call(self, x, training: bool = False):
         layers, i = self.stack, 0
-        fuse = fusion.fusing(training)
+        fuse, pairs = fusion.fusing(training), fusion.relu_pairs_enabled()
         while i < len(layers):
             if fuse and fusion.chain_starts(layers[i:i + 2]):  # Conv -> BN (-> ReLU) as one
                 with_relu = i + 2 < len(layers) and fusion.is_relu(layers[i + 2])
                 x = fusion.folded_conv(layers[i], layers[i + 1], x, with_relu)
                 i += 3 if with_relu else 2
+                continue
+            if (pairs and i + 1 < len(layers) and fusion.is_relu(layers[i + 1])
+                    and fusion.absorbs_relu(layers[i])):  # BN -> ReLU as one node
+                x = fusion.call_with_relu(layers[i], (x,), training)
+                i += 2
                 continue
             x = layers[i](x, training=training)
             i += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubel.autograd.function import Function
-from hubel.backends import get_array_module
+from hubel.backends import channels, get_array_module
 
 
 class Softmax(Function):
@@ -46,14 +46,27 @@ def log_softmax(x, axis: int = -1):
 
 
 class ReLU(Function):
-    """y = max(0, x);  gx = gy·[y > 0]."""
+    """y = max(0, x);  gx = gy·[y > 0] (one Numba pass for large arrays)."""
 
     def forward(self, x):
         self.y = get_array_module(x).maximum(x, 0)
         return self.y
 
     def backward(self, gy):
-        return gy * (self.y > 0)
+        return channels.relu_backward(gy, self.y, bias_sum=False)[0]
+
+
+class AddReLU(Function):
+    """y = max(0, a + b) (a residual block's sum and its ReLU in one node);
+    ga = gb = gy·[y > 0], summed back to each input's shape by the engine."""
+
+    def forward(self, a, b):
+        self.y = channels.add_relu(a, b)
+        return self.y
+
+    def backward(self, gy):
+        g = channels.relu_backward(gy, self.y, bias_sum=False)[0]
+        return g, g
 
 
 class Sigmoid(Function):
@@ -84,6 +97,12 @@ class Tanh(Function):
 def relu(x):
     """Rectified linear unit max(0, x)."""
     return ReLU.apply(x)
+
+
+def add_relu(a, b):
+    """max(0, a + b) in one pass (hubel.models.fusion runs an Add layer followed by a ReLU
+    this way)."""
+    return AddReLU.apply(a, b)
 
 
 def sigmoid(x):

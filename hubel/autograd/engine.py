@@ -8,6 +8,7 @@ that meet at a node, reduce broadcast gradients to the input's shape, and accumu
 
 from __future__ import annotations
 
+from hubel.autograd.function import Function
 from hubel.backends import get_array_module
 from hubel.backends.reduce import leading_sum
 
@@ -34,28 +35,32 @@ def unbroadcast(g, shape: tuple, fn=None):
 
 
 def topological_order(root) -> list:
-    """Nodes reachable from `root` that need a gradient, each after all of its inputs."""
+    """Nodes reachable from `root` that need a gradient, each after all of its inputs.
+
+    A node is a Function (an op's record) or a leaf Tensor; `root` is the tensor whose
+    gradient is taken (its Function is the first node)."""
+    start = root._ctx if root._ctx is not None else root
     order, seen = [], set()
-    stack = [(root, False)]
+    stack = [(start, False)]
     while stack:
-        t, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        fn = t._ctx
-        if fn is not None:
-            if fn.inputs is None:
-                raise RuntimeError(
-                    "backward through a graph that was already freed: call "
-                    "backward(retain_graph=True) the first time to go through it twice"
-                )
-            for p, need in zip(fn.inputs, fn.needs_grad):
-                if need and id(p) not in seen:
-                    stack.append((p, False))
+        seen.add(id(node))
+        stack.append((node, True))
+        if not isinstance(node, Function):
+            continue
+        if node.inputs is None:
+            raise RuntimeError(
+                "backward through a graph that was already freed: call "
+                "backward(retain_graph=True) the first time to go through it twice"
+            )
+        for p in node.inputs:
+            if p is not None and id(p) not in seen:
+                stack.append((p, False))
     return order
 
 
@@ -77,12 +82,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if grad.shape != root.data.shape:
             raise ValueError(f"backward(): gradient of shape {grad.shape} given for an "
                              f"output of shape {root.data.shape}")
-    grads = {id(root): grad}
+    grads = {id(root._ctx if root._ctx is not None else root): grad}
     given = {id(grad)}  # arrays handed out as .grad or owned by the caller: copy them
     for t in reversed(topological_order(root)):
         g = grads.pop(id(t), None)
-        fn = t._ctx
-        if fn is None:  # a leaf
+        if not isinstance(t, Function):  # a leaf
             if g is not None:
                 xp = get_array_module(g)
                 if g.dtype != t.data.dtype:
@@ -97,15 +101,16 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                     t.grad = g if private else xp.array(g)
                     given.add(id(t.grad))
             continue
+        fn = t
         if g is not None:
             in_grads = fn.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for p, need, gp in zip(fn.inputs, fn.needs_grad, in_grads):
-                if not need or gp is None:
+            for p, shape, gp in zip(fn.inputs, fn.shapes, in_grads):
+                if p is None or gp is None:
                     continue
-                if gp.shape != p.data.shape:
-                    gp = unbroadcast(gp, p.data.shape, fn)
+                if gp.shape != shape:
+                    gp = unbroadcast(gp, shape, fn)
                 key = id(p)
                 grads[key] = gp if key not in grads else grads[key] + gp
         if not retain_graph:

@@ -1,5 +1,9 @@
 """Function: one differentiable primitive, forward and backward side by side.
 
+The graph is made of Functions: `fn.inputs[i]` is the Function that produced input i, or
+the leaf Tensor itself (a weight, or a tensor created with requires_grad=True), or None
+when input i needs no gradient; `fn.shapes[i]` is its shape.
+
 A subclass implements
 
     forward(self, *arrays, **options) -> array      (arrays in, array out)
@@ -49,7 +53,12 @@ class Function:
         y = fn.forward(*arrays, **options)
         if True not in needs:
             return Tensor._from_op(y, None)
-        fn.inputs = inputs
+        # the graph links Functions, not tensors: an input made by an op is recorded as that
+        # op, so an intermediate tensor's array is freed as soon as no Function keeps it
+        # for its backward (as in PyTorch), not held until backward by the graph
+        fn.inputs = tuple(t._ctx if need and t._ctx is not None else (t if need else None)
+                          for t, need in zip(inputs, needs))
+        fn.shapes = tuple(getattr(a, "shape", None) for a in arrays)
         return Tensor._from_op(y, fn)
 
     def release(self) -> None:

@@ -5,7 +5,8 @@ batch normalization.
     add_bias(y, b):                y[..., c] += b[c]                      (in place)
     add_bias_relu(y, b):           y[..., c] = max(y[..., c] + b[c], 0)   (in place)
     relu_backward(gy, y):          g = gy·[y > 0],  gb[c] = Σ_rows g[..., c]
-    add_relu(a, b):                y = max(a + b, 0)   (a residual block's Add -> ReLU)
+                                   (y: the ReLU's output, or its mask [y > 0])
+    add_relu(a, b):                y = max(a + b, 0) and its mask [y > 0]
     channel_affine(x, scale, t):   y[..., c] = x[..., c]·scale[c] + t[c]
 
 Contiguous floating NumPy arrays of 65,536 numbers or more take the Numba kernels
@@ -60,26 +61,33 @@ def add_bias_relu(y, b=None):
 
 def relu_backward(gy, y, bias_sum: bool = True):
     """(g, gb): the gradient through a fused ReLU, g = gy·[y > 0], and the bias gradient
-    gb = Σ g over all but the last axis (None unless bias_sum), in one pass."""
-    if _fast_ok(y) and _fast_ok(gy) and gy.shape == y.shape and gy.dtype == y.dtype:
+    gb = Σ g over all but the last axis (None unless bias_sum), in one pass. y: the ReLU's
+    output, or a uint8 / bool mask of where it is positive."""
+    y_ok = _fast_ok(y) and gy.dtype == y.dtype or (
+        isinstance(y, np.ndarray) and y.dtype == np.uint8 and y.flags.c_contiguous)
+    if y_ok and _fast_ok(gy) and gy.shape == y.shape:
         c = y.shape[-1]
-        g = np.empty_like(y)
+        g = np.empty_like(gy)
         sums = np.zeros((_fast._TASKS, c), np.float64)
         _fast.relu_backward_rows(gy.reshape(-1, c), y.reshape(-1, c), g.reshape(-1, c), sums)
-        return g, (sums.sum(axis=0).astype(y.dtype) if bias_sum else None)
+        return g, (sums.sum(axis=0).astype(gy.dtype) if bias_sum else None)
     g = gy * (y > 0)
     return g, (leading_sum(g, g.ndim - 1) if bias_sum else None)
 
 
 def add_relu(a, b):
-    """max(a + b, 0) as a new array: one pass for two contiguous floating arrays of the same
-    shape and dtype, NumPy's broadcasting add and an in-place maximum otherwise."""
+    """(y, mask): y = max(a + b, 0) as a new array and mask = [y > 0] (uint8, or bool on
+    the NumPy path), for the backward pass to keep instead of y (a quarter of its size).
+    One pass for two contiguous floating arrays of the same shape and dtype; otherwise
+    NumPy's broadcasting add and an in-place maximum."""
     if (_fast_ok(a) and _fast_ok(b) and a.shape == b.shape and a.dtype == b.dtype):
         y = np.empty_like(a)
-        _fast.add_relu_flat(a.reshape(-1), b.reshape(-1), y.reshape(-1))
-        return y
+        mask = np.empty(a.shape, np.uint8)
+        _fast.add_relu_flat(a.reshape(-1), b.reshape(-1), y.reshape(-1), mask.reshape(-1))
+        return y, mask
     y = a + b
-    return get_array_module(y).maximum(y, 0, out=y)
+    y = get_array_module(y).maximum(y, 0, out=y)
+    return y, y > 0
 
 
 def channel_affine(x, scale, shift):

@@ -62,32 +62,58 @@ class Graph:
         return found
 
     def run(self, xs: list, training: bool):
-        """Evaluate the graph: xs are the real inputs, in the order of `inputs`."""
+        """Evaluate the graph: xs are the real inputs, in the order of `inputs`.
+
+        Each node's output is dropped after its last consumer has run (the model's outputs
+        are kept), so a training step holds only what the ops keep for backward."""
         values: dict[int, object] = {}
         for t, x in zip(self.inputs, xs):
             values[id(t.node)] = [x]
         chains = self.chains() if fusion.fusing(training) else {}
         pairs = self.relu_pairs() if fusion.relu_pairs_enabled() else {}
-        for node in self.nodes:
-            if id(node) in values:
-                continue
-            args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
-            act = pairs.get(id(node))
-            if act is not None:  # BN -> ReLU or Add -> ReLU as one node
-                out = fusion.call_with_relu(node.layer, args, training)
-                values[id(node)] = values[id(act)] = [out]
-                continue
-            chain = chains.get(id(node))
-            if chain is not None:  # Conv -> BN (-> ReLU) as one convolution
-                bn, act = chain
-                out = fusion.folded_conv(node.layer, bn.layer, args[0], act is not None)
-                for member in (node, bn, act):  # (the members' outputs feed nothing else)
-                    if member is not None:
-                        values[id(member)] = [out]
-                continue
-            out = node.layer(*args, training=training, **node.kwargs)
-            values[id(node)] = out if isinstance(out, list) else [out]
+        last_reads = self.last_reads()
+        for i, node in enumerate(self.nodes):
+            if id(node) not in values:
+                self._run_node(node, values, chains, pairs, training)
+            for done in last_reads.get(i, ()):
+                del values[done]
         return _map(self.outputs, lambda s: values[id(s.node)][s.index])
+
+    @staticmethod
+    def _run_node(node, values: dict, chains: dict, pairs: dict, training: bool) -> None:
+        """node's layer on its inputs' values (or a fused chain starting at node)."""
+        args = [_map(a, lambda s: values[id(s.node)][s.index]) for a in node.inputs]
+        act = pairs.get(id(node))
+        if act is not None:  # BN -> ReLU or Add -> ReLU as one node
+            out = fusion.call_with_relu(node.layer, args, training)
+            values[id(node)] = values[id(act)] = [out]
+            return
+        chain = chains.get(id(node))
+        if chain is not None:  # Conv -> BN (-> ReLU) as one convolution
+            bn, act = chain
+            out = fusion.folded_conv(node.layer, bn.layer, args[0], act is not None)
+            for member in (node, bn, act):  # (the members' outputs feed nothing else)
+                if member is not None:
+                    values[id(member)] = [out]
+            return
+        out = node.layer(*args, training=training, **node.kwargs)
+        values[id(node)] = out if isinstance(out, list) else [out]
+
+    def last_reads(self) -> dict:
+        """{position i: ids of the nodes whose outputs node i is the last to read}, the
+        model's outputs excepted; found once."""
+        if getattr(self, "_last_reads", None) is None:
+            last: dict[int, int] = {}
+            for i, node in enumerate(self.nodes):
+                for t in node.input_tensors():
+                    last[id(t.node)] = i
+            for t in _flat(self.outputs):
+                last.pop(id(t.node), None)
+            by_position: dict[int, list] = {}
+            for key, i in last.items():
+                by_position.setdefault(i, []).append(key)
+            self._last_reads = by_position
+        return self._last_reads
 
     def chains(self) -> dict:
         """The graph's foldable Conv -> BN (-> ReLU) chains (hubel.models.fusion), found
@@ -105,8 +131,8 @@ class Graph:
     def __getstate__(self) -> dict:
         """Copies and pickles find their own chains (the caches are keyed by node ids)."""
         state = dict(self.__dict__)
-        state.pop("_chains", None)
-        state.pop("_relu_pairs", None)
+        for cache in ("_chains", "_relu_pairs", "_last_reads"):
+            state.pop(cache, None)
         return state
 
     def get_config(self) -> dict:

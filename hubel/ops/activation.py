@@ -58,14 +58,15 @@ class ReLU(Function):
 
 class AddReLU(Function):
     """y = max(0, a + b) (a residual block's sum and its ReLU in one node);
-    ga = gb = gy·[y > 0], summed back to each input's shape by the engine."""
+    ga = gb = gy·[y > 0], summed back to each input's shape by the engine. Keeps the mask
+    [y > 0], not y."""
 
     def forward(self, a, b):
-        self.y = channels.add_relu(a, b)
-        return self.y
+        y, self.mask = channels.add_relu(a, b)
+        return y
 
     def backward(self, gy):
-        g = channels.relu_backward(gy, self.y, bias_sum=False)[0]
+        g = channels.relu_backward(gy, self.mask, bias_sum=False)[0]
         return g, g
 
 

@@ -64,10 +64,12 @@ def relu_backward_rows(gy, y, g, sums):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True)
-def add_relu_flat(a, b, y):  # pragma: no cover - compiled
-    """y[i] = max(a[i] + b[i], 0) over flat arrays (NaN stays NaN, as np.maximum)."""
+def add_relu_flat(a, b, y, mask):  # pragma: no cover - compiled
+    """y[i] = max(a[i] + b[i], 0) and mask[i] = [y[i] > 0] (uint8) over flat arrays (NaN
+    stays NaN, as np.maximum)."""
     m = y.shape[0]
     for t in prange(_TASKS):
         for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
             v = a[i] + b[i]
             y[i] = 0 if v < 0 else v
+            mask[i] = 1 if v > 0 else 0

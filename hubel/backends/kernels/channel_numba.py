@@ -66,10 +66,16 @@ def relu_backward_rows(gy, y, g, sums):  # pragma: no cover - compiled
 @njit(parallel=True, cache=True)
 def add_relu_flat(a, b, y, mask):  # pragma: no cover - compiled
     """y[i] = max(a[i] + b[i], 0) and mask[i] = [y[i] > 0] (uint8) over flat arrays (NaN
-    stays NaN, as np.maximum)."""
+    stays NaN, as np.maximum).
+
+    Each task loops over its own slices from index 0: with `range(lo, hi)` on the whole
+    arrays Numba cannot rule out negative indices, keeps a wraparound check per element
+    and the loop does not vectorize (1.0 ms against 0.12 ms on 1M numbers)."""
     m = y.shape[0]
     for t in prange(_TASKS):
-        for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
-            v = a[i] + b[i]
-            y[i] = 0 if v < 0 else v
-            mask[i] = 1 if v > 0 else 0
+        lo, hi = t * m // _TASKS, (t + 1) * m // _TASKS
+        a_t, b_t, y_t, mask_t = a[lo:hi], b[lo:hi], y[lo:hi], mask[lo:hi]
+        for i in range(hi - lo):
+            v = a_t[i] + b_t[i]
+            y_t[i] = 0 if v < 0 else v
+            mask_t[i] = np.uint8(v > 0)

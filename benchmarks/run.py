@@ -141,7 +141,8 @@ def runner(framework: str, name: str):
 
 def gemm_floor_ms(name: str, mode: str) -> float:
     """Milliseconds the matrix products of one hubel step take alone (same shapes and
-    blocks as hubel's, same BLAS, random data): per block of images, conv forward
+    blocks as hubel's, same BLAS, random data; none for a layer that takes the direct
+    single-channel kernel): per block of images, conv forward
     y = cols @ W and, for training, gW = colsᵀ @ gy and the input gradient (not for the
     first layer): im2col(gy_pad) @ W_turned for stride-1 'same'-like layers, else
     gcols = gy @ Wᵀ; Dense the same three products. step time − this = everything that
@@ -170,6 +171,10 @@ def gemm_floor_ms(name: str, mode: str) -> float:
             rows = int(np.prod(out))
             as_conv = conv.gradient_as_convolution(x_shape[1:-1], out, kernel, layer.strides,
                                                    layer.dilation_rate, pads)
+            if conv.single_channel_direct(x_shape, layer.strides, layer.dilation_rate,
+                                          layer.groups):
+                first = False  # the direct kernel (LeNet-5's C1): no matrix product
+                continue
             for images in conv.image_blocks(x_shape, out, kernel, layer.strides, f):
                 nb = images.stop - images.start
                 add(nb * rows, k, f)

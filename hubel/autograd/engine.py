@@ -84,9 +84,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                              f"output of shape {root.data.shape}")
     grads = {id(root._ctx if root._ctx is not None else root): grad}
     given = {id(grad)}  # arrays handed out as .grad or owned by the caller: copy them
-    for t in reversed(topological_order(root)):
-        g = grads.pop(id(t), None)
-        if not isinstance(t, Function):  # a leaf
+    for node in reversed(topological_order(root)):
+        g = grads.pop(id(node), None)
+        if not isinstance(node, Function):  # a leaf tensor
+            t = node
             if g is not None:
                 xp = get_array_module(g)
                 if g.dtype != t.data.dtype:
@@ -101,7 +102,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                     t.grad = g if private else xp.array(g)
                     given.add(id(t.grad))
             continue
-        fn = t
+        fn = node
         if g is not None:
             in_grads = fn.backward(g)
             if not isinstance(in_grads, tuple):

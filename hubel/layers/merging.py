@@ -99,9 +99,11 @@ class Add(_Elementwise):
             y = ew.add(y, x)
         return y
 
-    def call_relu(self, *inputs, training: bool = False):
-        """max(x₁ + x₂ + …, 0), the last sum and the ReLU in one pass
+    def call(self, *inputs, relu: bool = False):
+        """relu=True: max(x₁ + x₂ + …, 0), the last sum and the ReLU in one pass
         (hubel.models.fusion: Add -> ReLU, the end of a residual block)."""
+        if not relu:
+            return super().call(*inputs)
         xs = _inputs(self, inputs)
         self._check([x.shape for x in xs])
         return add_relu(self.merge(xs[:-1]), xs[-1])

@@ -46,15 +46,12 @@ class BatchNormalization(Layer):
         self.input_spec = {"min_ndim": 2, "axes": {-1: c}}
         self.built = True
 
-    def call(self, x, training: bool = False):
-        return batch_norm(x, self.gamma, self.beta, self.moving_mean.data,
-                          self.moving_variance.data, training, self.momentum, self.epsilon)
-
-    def call_relu(self, x, training: bool = False):
-        """max(call(x), 0) in one node (hubel.models.fusion: BatchNormalization -> ReLU)."""
+    def call(self, x, training: bool = False, relu: bool = False):
+        """relu=True: max(BN(x), 0) in the normalization's own passes (hubel.models.fusion
+        runs a BatchNormalization -> ReLU pair this way)."""
         return batch_norm(x, self.gamma, self.beta, self.moving_mean.data,
                           self.moving_variance.data, training, self.momentum, self.epsilon,
-                          relu=True)
+                          relu=relu)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

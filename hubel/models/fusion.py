@@ -14,7 +14,7 @@ call from the current weights, so it never goes stale, and the chain's intermedi
 must feed nothing else. Training and gradient recording keep these layers separate.
 
 In every mode, a BatchNormalization or an Add whose output feeds only a ReLU runs that
-ReLU in its own passes (the layer's `call_relu`: ResNet's BN -> ReLU and the Add -> ReLU
+ReLU in its own passes (the layer called with `relu=True`: ResNet's BN -> ReLU and the Add -> ReLU
 that ends a residual block): max(·, 0) as it writes its output, and in backward the mask
 [y > 0] applied as it reads gy, so neither the separate ReLU pass nor its gradient pass
 runs (a 16-channel BN -> ReLU at batch 64, forward + backward: about 5 -> 2.4 ms).
@@ -76,7 +76,7 @@ def relu_pairs_enabled() -> bool:
 
 
 def absorbs_relu(layer) -> bool:
-    """Whether `layer` can run a following ReLU in its own passes (`call_relu`): a
+    """Whether `layer` can run a following ReLU in its own passes (`relu=True`): a
     BatchNormalization or an Add."""
     from hubel.layers.merging import Add
     from hubel.layers.normalization import BatchNormalization
@@ -85,16 +85,8 @@ def absorbs_relu(layer) -> bool:
 
 
 def call_with_relu(layer, inputs: tuple, training: bool):
-    """relu(layer(*inputs)) as one node: the layer's input checks, then its call_relu."""
-    from hubel.layers.layer import _to_tensor, training_mode
-
-    inputs = tuple(_to_tensor(x) for x in inputs)
-    if not layer.built:
-        layer.build_from(inputs)
-    if layer.input_spec is not None:
-        layer.check_input(inputs[0])
-    with training_mode(training):
-        return layer.call_relu(*inputs, training=training)
+    """relu(layer(*inputs)) as one node (the layer's own call, with relu=True)."""
+    return layer(*inputs, training=training, relu=True)
 
 
 def folded_conv(conv, bn, x, with_relu: bool):

@@ -22,7 +22,7 @@ from hubel.autograd.function import Function
 from hubel.backends import get_array_module
 from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
 from hubel.backends.reduce import leading_sum
-from hubel.ops import padding_rule
+from hubel.ops import padding_rule, winograd
 from hubel.ops.activation import relu as _relu
 
 try:  # the Numba kernels; the NumPy functions below are the reference and the fallback
@@ -250,9 +250,19 @@ class ConvND(Function):
         self.fast, self.x_shape = _fast_ok(x, nd), x.shape
         w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])
         self.direct = self.fast and single_channel_direct(x.shape, strides, dilation, groups)
-        x_pad = _pad(x, pads) if self.fast else None
+        self.winograd = self.fast and not self.direct and winograd.applies(
+            x.shape, out, kernel, strides, dilation, groups, w.shape[-1])
+        # (Winograd pads inside its kernels, so it needs no padded copy, even for gW)
+        x_pad = _pad(x, pads) if self.fast and not self.winograd else None
         if self.direct:  # (bias and ReLU inside)
             y = _direct.forward(x_pad[..., 0], w[..., 0, :], b, relu)
+        elif self.winograd:  # (bias and ReLU inside)
+            if any(self.needs_grad[:2]):  # its backward pass needs U, and V for gW
+                y, saved = winograd.conv3x3(x, w, b, pads, relu, keep=True)
+                self.saved = (saved[0] if self.needs_grad[1] else None, *saved[1:])
+            else:
+                y = winograd.conv3x3(x, w, b, pads, relu)
+            y = y.reshape(-1, w.shape[-1])
         elif self.fast:
             per_image = int(np.prod(out))
             y = np.empty((x.shape[0] * per_image, w.shape[-1]), np.result_type(x, w))
@@ -262,16 +272,18 @@ class ConvND(Function):
                               into=y[images.start * per_image:images.stop * per_image])
         else:
             y = _gemm_grouped(_columns(x, pads, out, kernel, strides, dilation), w2, groups)
-        if relu and not self.direct:  # (the direct kernel added both)
+        inside = self.direct or self.winograd  # (those kernels added bias and ReLU)
+        if relu and not inside:
             add_bias_relu(y, b)
-        elif b is not None and not self.direct:
+        elif b is not None and not inside:
             add_bias(y, b)
         self.y = y.reshape(-1, y.shape[-1]) if relu and any(self.needs_grad) else None
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         # the kernel gradient reads the padded input again: the fast path keeps that one
         # (padding it a second time cost 3-6% of a ResNet-20 layer's forward + backward)
         self.blocks = self.fast and groups == 1  # backward block by block (else whole)
-        self.x = (x_pad if self.blocks else x) if self.needs_grad[1] else None
+        self.x = (x_pad if self.blocks else x) \
+            if self.needs_grad[1] and not self.winograd else None
         self.w2 = w2 if self.needs_grad[0] else None
         return y.reshape((x.shape[0], *out, w.shape[-1]))
 
@@ -282,7 +294,10 @@ class ConvND(Function):
             g2, gb = relu_backward(g2, self.y, self.needs_grad[2])
         else:
             gb = leading_sum(g2) if self.needs_grad[2] else None
-        if self.blocks:
+        if self.winograd:
+            gx, gw = winograd.conv3x3_backward(g2.reshape(self.x_shape[0], *out, g2.shape[-1]),
+                                               self.saved, *self.needs_grad[:2])
+        elif self.blocks:
             gx, gw = self._backward_blocks(g2)
         else:
             gx, gw = self._backward_whole(g2)

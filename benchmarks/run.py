@@ -142,14 +142,15 @@ def runner(framework: str, name: str):
 def gemm_floor_ms(name: str, mode: str) -> float:
     """Milliseconds the matrix products of one hubel step take alone (same shapes and
     blocks as hubel's, same BLAS, random data; none for a layer that takes the direct
-    single-channel kernel): per block of images, conv forward
-    y = cols @ W and, for training, gW = colsᵀ @ gy and the input gradient (not for the
+    single-channel kernel; a Winograd layer's 36 per-tile-position products: forward
+    V @ U, for training also gU = Vᵀ Z and gV = Z Uᵀ): else per block of images, conv
+    forward y = cols @ W and, for training, gW = colsᵀ @ gy and the input gradient (not for the
     first layer): im2col(gy_pad) @ W_turned for stride-1 'same'-like layers, else
     gcols = gy @ Wᵀ; Dense the same three products. step time − this = everything that
     is not GEMM (im2col/col2im, BN, activations, pooling, the optimizer, Python)."""
     from hubel.layers import Conv2D, Dense
     from hubel.models.summary import trace
-    from hubel.ops import conv
+    from hubel.ops import conv, winograd
 
     batch, hshape, _ = WORKLOADS[name]
     rng = np.random.default_rng(0)
@@ -159,6 +160,12 @@ def gemm_floor_ms(name: str, mode: str) -> float:
         a = rng.random((m, k), dtype=np.float32)
         b = rng.random((m, n) if transposed else (k, n), dtype=np.float32)
         products.append((lambda a=a, b=b: a.T @ b) if transposed else (lambda a=a, b=b: a @ b))
+
+    def add_batched(m, k, n, transposed=False):  # the same for 36 matrices at once
+        a = rng.random((36, m, k), dtype=np.float32)
+        b = rng.random((36, m, n) if transposed else (36, k, n), dtype=np.float32)
+        products.append((lambda a=a, b=b: np.matmul(a.transpose(0, 2, 1), b)) if transposed
+                        else (lambda a=a, b=b: np.matmul(a, b)))
 
     for rec in trace(hubel_model(name), hshape):
         layer = rec["layer"]
@@ -174,6 +181,16 @@ def gemm_floor_ms(name: str, mode: str) -> float:
             if conv.single_channel_direct(x_shape, layer.strides, layer.dilation_rate,
                                           layer.groups):
                 first = False  # the direct kernel (LeNet-5's C1): no matrix product
+                continue
+            if winograd.applies(x_shape, out, kernel, layer.strides, layer.dilation_rate,
+                                layer.groups, f):  # 36 products, one per tile position
+                tiles = batch * -(-out[0] // 4) * -(-out[1] // 4)
+                add_batched(tiles, c, f)
+                if mode == "train":
+                    add_batched(tiles, c, f, transposed=True)  # gU = Vᵀ Z
+                    if not first:
+                        add_batched(tiles, f, c)  # gV = Z Uᵀ
+                first = False
                 continue
             for images in conv.image_blocks(x_shape, out, kernel, layer.strides, f):
                 nb = images.stop - images.start
@@ -414,8 +431,9 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
             f"- {r['workload']} {r['mode']}: hubel {r['step_ms']:.1f} ms per step against "
             f"torch's {torch_ms:.1f} ms; its matrix products alone take {r['gemm_ms']:.1f} ms "
             f"({100 * r['gemm_ms'] / torch_ms:.0f}% of torch's whole step), the other "
-            f"{rest:.1f} ms ({100 * rest / r['step_ms']:.0f}% of the step) go to im2col/col2im "
-            f"copies, pooling, normalization, activations, the optimizer and Python.")
+            f"{rest:.1f} ms ({100 * rest / r['step_ms']:.0f}% of the step) go to Winograd "
+            f"transforms, im2col/col2im copies, pooling, normalization, activations, the "
+            f"optimizer and Python.")
     (out / "run.md").write_text("\n".join(lines) + "\n")
 
 

@@ -98,12 +98,20 @@ def test_backward_equals_torch(shape, f, pads, dtype):
 
 
 def test_blocks_of_images_give_the_same_result(monkeypatch):
-    x, w, b = draw((5, 9, 9, 8), 8, np.float32, seed=2)
+    x, w, b = draw((5, 9, 9, 8), 8, np.float32, seed=2)  # one block: 5 x 9 tiles < 512
     whole = winograd.conv3x3(x, w, b, ((1, 1), (1, 1)), True)
-    kept, _ = winograd.conv3x3(x, w, b, ((1, 1), (1, 1)), True, keep=True)  # (no blocks)
-    monkeypatch.setattr(winograd, "_BLOCK_BYTES", 1)  # one image per block
+    gy = np.random.default_rng(8).standard_normal(whole.shape).astype(np.float32)
+    gx, gw = winograd.conv3x3_backward(gy, winograd.conv3x3(x, w, b, keep=True)[1])
+    monkeypatch.setattr(winograd, "_BLOCK_BYTES", 1)  # one image per block ...
+    monkeypatch.setattr(winograd, "_BLOCK_TILES", 1)
     np.testing.assert_array_equal(winograd.conv3x3(x, w, b, ((1, 1), (1, 1)), True), whole)
-    np.testing.assert_array_equal(kept, whole)
+    kept, saved = winograd.conv3x3(x, w, b, keep=True)
+    assert len(saved[0]) == 5  # ... so five blocks of V
+    gx_blocks, gw_blocks = winograd.conv3x3_backward(gy, saved)
+    np.testing.assert_array_equal(gx_blocks, gx)
+    np.testing.assert_allclose(gw_blocks, gw, rtol=1e-5, atol=1e-5 * np.abs(gw).max())
+    monkeypatch.setattr(winograd, "_BLOCK_TILES", 4 * 9)  # at least 4 images of 9 tiles
+    assert len(winograd.conv3x3(x, w, b, keep=True)[1][0]) == 2
 
 
 def test_float32_error_stays_near_rounding():

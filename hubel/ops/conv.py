@@ -259,7 +259,7 @@ class ConvND(Function):
         elif self.winograd:  # (bias and ReLU inside)
             if any(self.needs_grad[:2]):  # its backward pass needs U, and V for gW
                 y, saved = winograd.conv3x3(x, w, b, pads, relu, keep=True)
-                self.saved = (saved[0] if self.needs_grad[1] else None, *saved[1:])
+                self.saved = (saved[0] if self.needs_grad[1] else None, *saved[1:])  # (V)
             else:
                 y = winograd.conv3x3(x, w, b, pads, relu)
             y = y.reshape(-1, w.shape[-1])

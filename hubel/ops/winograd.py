@@ -49,7 +49,8 @@ AT = np.array([[1, 1, 1, 1, 1, 0],
                [0, 1, -1, 8, -8, 1]], np.float64)
 
 MIN_CHANNELS = 8  # fewer input or output channels: im2col's K = 9·C is the better GEMM
-_BLOCK_BYTES = 16 << 20  # V of one block of images at most 16 MiB (memory, cache)
+_BLOCK_BYTES = 2 << 20  # V of one block of images: about 2 MiB, so it stays in cache
+_BLOCK_TILES = 512
 
 
 def applies(x_shape, out, kernel, strides, dilation, groups: int, filters: int) -> bool:
@@ -84,8 +85,9 @@ def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool 
     W + left + right − 2, F). Numba kernels when available, else `reference`.
 
     keep=True returns (y, saved) for `conv3x3_backward`: U, and V for the kernel gradient
-    (2.25x the input's size: the input itself need not be kept). Without keep the batch
-    runs in blocks of images whose V takes at most _BLOCK_BYTES."""
+    (2.25x the input's size: the input itself need not be kept). The batch runs in blocks
+    of images whose V takes about _BLOCK_BYTES, so that V and M are still in cache when
+    the next pass reads them."""
     if _fast is None or not isinstance(x, np.ndarray):  # pragma: no cover
         y = reference(x, w, b, pads, relu)
         return (y, (x, w, pads)) if keep else y
@@ -98,13 +100,23 @@ def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool 
     u = kernel_transform(np.asarray(w, dtype))
     bias = np.zeros(f, dtype) if b is None else np.asarray(b, dtype)
     y = np.empty((n, ho, wo, f), dtype)
-    step = n if keep else max(1, _BLOCK_BYTES // (36 * th * tw * max(c, f) * dtype.itemsize))
+    step = _block_images(th * tw, max(c, f), dtype)
+    kept = []
     for i in range(0, n, step):
         xb = x[i:i + step].astype(dtype, copy=False)
         v = np.empty((36, xb.shape[0] * th * tw, c), dtype)
         _fast.input_tiles(xb, pads[0][0], pads[1][0], th, tw, v)
         _fast.output_tiles(np.matmul(v, u), th, tw, bias, bool(relu), y[i:i + step])
-    return (y, (v, u, x.shape, pads)) if keep else y
+        if keep:
+            kept.append(v)
+    return (y, (kept, u, x.shape, pads, step)) if keep else y
+
+
+def _block_images(tiles_per_image: int, channels: int, dtype) -> int:
+    """Images per block: V within _BLOCK_BYTES, but at least _BLOCK_TILES tiles (the rows
+    of each GEMM: fewer and a wide layer's products lose more than the cache gains)."""
+    fit = _BLOCK_BYTES // (36 * tiles_per_image * channels * np.dtype(dtype).itemsize)
+    return max(1, fit, -(-_BLOCK_TILES // tiles_per_image))
 
 
 def conv3x3_backward(gy, saved, want_gx: bool = True, want_gw: bool = True):
@@ -113,28 +125,33 @@ def conv3x3_backward(gy, saved, want_gx: bool = True, want_gw: bool = True):
         Z = A gy_tile Aᵀ  (per tile, 36 x F),   gU[ab] = V[ab]ᵀ @ Z[ab],  gW = Gᵀ gU G,
         gV[ab] = Z[ab] @ U[ab]ᵀ,  gx = the tiles B gV Bᵀ added up where they overlap
 
-    so gy is transformed once for both gradients. Each equals the exact gradient up to
-    float32 rounding (Winograd's forward pass is exact in exact arithmetic)."""
+    so gy is transformed once for both gradients; block by block of images, as forward.
+    Each equals the exact gradient up to float32 rounding (Winograd's forward pass is exact
+    in exact arithmetic). saved: from conv3x3(..., keep=True), V (its list of blocks) may
+    be None when no kernel gradient is wanted."""
     if len(saved) == 3:  # pragma: no cover - saved by the NumPy reference (no Numba)
         return _backward_reference(gy, saved, want_gx, want_gw)
-    v, u, x_shape, pads = saved
+    vs, u, x_shape, pads, step = saved
     gy = np.ascontiguousarray(gy, dtype=u.dtype)
     n, ho, wo, f = gy.shape
     c = x_shape[-1]
     th, tw = _tiles((ho, wo))
-    z = np.empty((36, n * th * tw, f), u.dtype)
-    _fast.gradient_tiles(gy, th, tw, z)
-    gx = gw = None
+    gx = np.empty(x_shape, u.dtype) if want_gx else None
+    gu = np.zeros((36, c, f), u.dtype) if want_gw else None
+    for k, i in enumerate(range(0, n, step)):
+        gyb = gy[i:i + step]
+        z = np.empty((36, gyb.shape[0] * th * tw, f), u.dtype)
+        _fast.gradient_tiles(gyb, th, tw, z)
+        if want_gw:
+            gu += np.matmul(vs[k].transpose(0, 2, 1), z)  # (36, C, F)
+        if want_gx:
+            gv = np.matmul(z, u.transpose(0, 2, 1))  # (36, tiles, C)
+            _fast.input_gradient_tiles(gv, th, tw, pads[0][0], pads[1][0], gx[i:i + step])
+    gw = None
     if want_gw:
-        gu = np.matmul(v.transpose(0, 2, 1), z)  # (36, C, F)
         g = G.astype(u.dtype)
         t = (g.T @ gu.reshape(6, -1)).reshape(3, 6, c * f)  # Gᵀ along the tile's rows
         gw = np.matmul(g.T, t).reshape(3, 3, c, f)          # and G along its columns
-    if want_gx:
-        gv = np.matmul(z, u.transpose(0, 2, 1))  # (36, tiles, C)
-        del z
-        gx = np.empty(x_shape, u.dtype)
-        _fast.input_gradient_tiles(gv, th, tw, pads[0][0], pads[1][0], gx)
     return gx, gw
 
 

@@ -146,25 +146,28 @@ def bench_weighted(factory, kind, args, shape, repeat: int) -> dict:
 NOTES = """
 ## Where hubel falls short, and what bounds it
 
-hubel's convolution is im2col (a strided copy) + one BLAS GEMM (OpenBLAS through NumPy);
+hubel's 3x3 stride-1 convolutions with 8 or more channels run Winograd F(4x4, 3x3): tile
+transforms in Numba around 36 BLAS GEMMs, 4x fewer multiplications than direct. Other
+convolutions are im2col (a strided copy) + one BLAS GEMM (OpenBLAS through NumPy);
 PyTorch's CPU convolution is oneDNN's direct (implicit-GEMM) kernel that never writes the
 columns out. The table shows where that matters:
 
-- Wide layers (VGG, AlexNet conv1, ResNet-50's 1x1): the GEMM dominates and runs at a
-  good fraction of the machine's peak on both sides, so the ratio is near or above 1.
-- Narrow layers (16-64 channels: ResNet-20, LeNet-5, ResNet-50's 3x3 64->64 at 56x56):
-  the columns are 9-25x the input, and a GEMM with only 16-64 output columns is limited
-  by reading them (OpenBLAS packs the whole cols matrix; measured 40-65 GFLOP/s on a
-  65536x144 @ 144x16 product against a 150-180 GFLOP/s square-GEMM peak). The fix is a
-  direct convolution kernel that keeps a tile of the input in cache (not built yet).
+- Wide layers (VGG, AlexNet conv1, ResNet-50's 1x1 and 3x3): the GEMM dominates; Winograd
+  makes VGG's and ResNet-50's 3x3 layers faster than PyTorch's.
+- Narrow 3x3 layers (16-64 channels: ResNet-20): Winograd's GEMMs are small, and the
+  transforms, which move arrays 2.25x the activation through memory, cost about as much
+  as the products; each transform is also one launch of Numba's thread pool (80-170 µs
+  on this VM). The 16-channel layer is the slowest relative to PyTorch.
+- Layers outside Winograd: 5x5 (LeNet-5), strided and 3-channel first layers (ResNet-20's
+  3x3/2, VGG's conv1): the columns are 9-25x the input and a GEMM with 6-64 output columns
+  is limited by reading them (measured 40-65 GFLOP/s on a 65536x144 @ 144x16 product
+  against a 150-180 GFLOP/s square-GEMM peak).
 - Grouped convolutions run one im2col GEMM per group (AlexNet's groups=2: two half-width
   GEMMs plus the column gathers, 0.5x); depthwise convolutions (groups = channels, depth
   multiplier 1) run Numba kernels that sum each output pixel's taps over contiguous
-  channels and pad inside their loops (forward 70 -> 4 ms against the earlier
-  shift-and-multiply NumPy passes); their backward, one scatter-add pass and one per-task
-  kernel-gradient sum, is what remains slower than oneDNN's register-blocked kernel.
-- The backward pass recomputes the columns instead of keeping them from the forward pass
-  (k*k times the input's memory per layer); that costs one more im2col per layer.
+  channels and pad inside their loops; their backward, one scatter-add pass and one
+  per-task kernel-gradient sum, is what remains slower than oneDNN's register-blocked
+  kernel.
 """
 
 

@@ -8,7 +8,6 @@ import pytest
 from op_harness import check_op
 
 import hubel
-from hubel.ops import conv as conv_ops
 from hubel.ops import winograd
 
 torch = pytest.importorskip("torch")
@@ -202,10 +201,14 @@ def test_winograd_and_im2col_paths_agree_on_a_resnet(monkeypatch):
         y.sum().backward()
         return y.data.copy(), [w.grad.copy() for w in model.trainable_weights]
 
+    calls = []
+    real = winograd.conv3x3
+    monkeypatch.setattr(winograd, "conv3x3", lambda *a, **k: calls.append(1) or real(*a, **k))
     y1, g1 = run()
+    assert len(calls) == 16  # the 3x3 stride-1 layers; not the first nor the strided ones
     monkeypatch.setattr(winograd, "applies", lambda *a: False)
     y2, g2 = run()
+    assert len(calls) == 16
     np.testing.assert_allclose(y1, y2, rtol=1e-4, atol=1e-4)
     for a, b in zip(g1, g2):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 * max(1, np.abs(b).max()))
-    assert conv_ops.winograd is winograd

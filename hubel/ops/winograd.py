@@ -53,6 +53,11 @@ _BLOCK_BYTES = 2 << 20  # V of one block of images: about 2 MiB, so it stays in 
 _BLOCK_TILES = 512
 
 
+def _tiles(out) -> tuple:
+    """(th, tw): 4x4 output tiles along each axis, the last ones partly outside."""
+    return -(-out[0] // 4), -(-out[1] // 4)
+
+
 def applies(x_shape, out, kernel, strides, dilation, groups: int, filters: int) -> bool:
     """Whether a convolution of this geometry takes the Winograd path: 2-D, 3x3, stride 1,
     no dilation, no groups, >= MIN_CHANNELS channels in and out, and at least 1.5x fewer
@@ -62,7 +67,7 @@ def applies(x_shape, out, kernel, strides, dilation, groups: int, filters: int) 
         return False
     if any(s != 1 for s in strides) or any(d != 1 for d in dilation):
         return False
-    th, tw = -(-out[0] // 4), -(-out[1] // 4)
+    th, tw = _tiles(out)
     return (x_shape[-1] >= MIN_CHANNELS and filters >= MIN_CHANNELS
             and out[0] * out[1] >= 6 * th * tw)
 
@@ -73,10 +78,6 @@ def kernel_transform(w):
     g = G.astype(w.dtype)
     t = (g @ w.reshape(3, -1)).reshape(6, 3, c * f)  # G along the kernel's rows
     return np.matmul(g, t).reshape(36, c, f)         # G along its columns
-
-
-def _tiles(out) -> tuple:
-    return -(-out[0] // 4), -(-out[1] // 4)
 
 
 def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool = False):
@@ -155,7 +156,7 @@ def conv3x3_backward(gy, saved, want_gx: bool = True, want_gw: bool = True):
     return gx, gw
 
 
-def _backward_reference(gy, saved, want_gx, want_gw):  # pragma: no cover - no Numba
+def _backward_reference(gy, saved, want_gx, want_gw):
     """Without the kernels: both gradients as direct convolutions in NumPy."""
     x, w, pads = saved
     xp = np.pad(x, ((0, 0), *pads, (0, 0)))
@@ -177,7 +178,7 @@ def reference(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False):
     n, h, wd, c = x.shape
     f = w.shape[-1]
     ho, wo = h + sum(pads[0]) - 2, wd + sum(pads[1]) - 2
-    th, tw = -(-ho // 4), -(-wo // 4)
+    th, tw = _tiles((ho, wo))
     xp = np.zeros((n, 4 * th + 2, 4 * tw + 2, c), dtype)
     (top, _), (left, _) = pads
     rows, cols = min(h, 4 * th + 2 - top), min(wd, 4 * tw + 2 - left)

@@ -25,6 +25,7 @@ def _torch_conv(xp, w, b):
 @pytest.mark.parametrize("shape, kernel, filters, bias", [
     ((2, 9, 8), (3, 3), 4, True),       # serial (few outputs)
     ((64, 32, 32), (5, 5), 6, True),    # LeNet-5's C1 on padded MNIST: parallel
+    ((40, 31, 30), (5, 5), 6, True),    # parallel, an odd number of output rows
     ((33, 20, 17), (5, 2), 7, False),   # odd sizes, no bias, a non-square kernel
     ((3, 6, 6), (1, 1), 3, True),       # 1x1
 ])

@@ -141,13 +141,15 @@ def runner(framework: str, name: str):
 
 def gemm_floor_ms(name: str, mode: str) -> float:
     """Milliseconds the matrix products of one hubel step take alone (same shapes and
-    blocks as hubel's, same BLAS, random data; none for a layer that takes the direct
-    single-channel kernel; a Winograd layer's 36 per-tile-position products: forward
-    V @ U, for training also gU = Vᵀ Z and gV = Z Uᵀ): else per block of images, conv
-    forward y = cols @ W and, for training, gW = colsᵀ @ gy and the input gradient (not for the
-    first layer): im2col(gy_pad) @ W_turned for stride-1 'same'-like layers, else
-    gcols = gy @ Wᵀ; Dense the same three products. step time − this = everything that
-    is not GEMM (im2col/col2im, BN, activations, pooling, the optimizer, Python)."""
+    blocks as hubel's, through hubel's own products (hubel.backends.blas), random data;
+    none for a layer that takes the direct single-channel kernel; a Winograd layer's 36
+    per-tile-position products: forward V @ U, for training also gU = Vᵀ Z and
+    gV = Z Uᵀ): else per block of images, conv forward y = cols @ W and, for training,
+    gW = colsᵀ @ gy and the input gradient (not for the first layer): im2col(gy_pad) @
+    W_turned for stride-1 'same'-like layers, else gcols = gy @ Wᵀ; Dense the same three
+    products. step time − this = everything that is not GEMM (im2col/col2im, BN,
+    activations, pooling, the optimizer, Python)."""
+    from hubel.backends.blas import matmul
     from hubel.layers import Conv2D, Dense
     from hubel.models.summary import trace
     from hubel.ops import conv, winograd
@@ -159,13 +161,14 @@ def gemm_floor_ms(name: str, mode: str) -> float:
     def add(m, k, n, transposed=False):  # (m, k) @ (k, n), or transposed: (m, k)ᵀ @ (m, n)
         a = rng.random((m, k), dtype=np.float32)
         b = rng.random((m, n) if transposed else (k, n), dtype=np.float32)
-        products.append((lambda a=a, b=b: a.T @ b) if transposed else (lambda a=a, b=b: a @ b))
+        products.append((lambda a=a, b=b: matmul(a.T, b)) if transposed
+                        else (lambda a=a, b=b: matmul(a, b)))
 
     def add_batched(m, k, n, transposed=False):  # the same for 36 matrices at once
         a = rng.random((36, m, k), dtype=np.float32)
         b = rng.random((36, m, n) if transposed else (36, k, n), dtype=np.float32)
-        products.append((lambda a=a, b=b: np.matmul(a.transpose(0, 2, 1), b)) if transposed
-                        else (lambda a=a, b=b: np.matmul(a, b)))
+        products.append((lambda a=a, b=b: matmul(a.transpose(0, 2, 1), b)) if transposed
+                        else (lambda a=a, b=b: matmul(a, b)))
 
     for rec in trace(hubel_model(name), hshape):
         layer = rec["layer"]
@@ -224,10 +227,14 @@ def gemm_floor_ms(name: str, mode: str) -> float:
 
 
 def gemm_peak(threads: int) -> float:
-    """Measured float32 GEMM GFLOP/s (NumPy's BLAS, 2048², best of 5)."""
+    """Measured float32 GEMM GFLOP/s (NumPy's OpenBLAS on its own `threads` threads,
+    2048², best of 5; hubel limits that BLAS to one thread, so the limit is lifted here)."""
+    from threadpoolctl import threadpool_limits
+
     a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
-    a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(5))
+    with threadpool_limits(threads, "blas"):
+        a @ a
+        best = min(_timed(lambda: a @ a) for _ in range(5))
     return 2 * 2048**3 / best / 1e9
 
 
@@ -323,9 +330,15 @@ def machine() -> dict:
 
     blas = [f"{d['internal_api']} {d.get('version')} ({d.get('architecture')})"
             for d in threadpool_info() if d["user_api"] == "blas"]
+    from hubel.backends import threads
+
+    layer = os.environ.get("NUMBA_THREADING_LAYER", "default")
+    pool = (f"one pool (Numba {layer}; products split over it, OpenBLAS on one thread each)"
+            if threads.one_pool() else f"Numba {layer} + OpenBLAS's own threads")
     return {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
             "python": platform.python_version(), "numpy": np.__version__,
-            "torch": torch.__version__, "hubel": hubel.__version__, "blas": blas}
+            "torch": torch.__version__, "hubel": hubel.__version__, "blas": blas,
+            "hubel_threads": pool}
 
 
 def main(argv=None) -> None:
@@ -394,7 +407,8 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
         "",
         f"{doc['date']}; {info['cores']} cores, {threads} threads; BLAS "
         f"{', '.join(info['blas'])}; numpy {info['numpy']}, torch {info['torch']}, "
-        f"hubel {info['hubel']}; median of {repeats} interleaved repeats; "
+        f"hubel {info['hubel']} ({info['hubel_threads']}); median of {repeats} interleaved "
+        f"repeats; "
         f"measured float32 GEMM peak {peak:.0f} GFLOP/s.",
         "",
         "| workload | mode | batch | hubel img/s | torch img/s | hubel/torch | target | "

@@ -1,30 +1,63 @@
-"""Threads: one knob for the two thread pools hubel uses, BLAS (matrix products) and Numba
-(the parallel kernels).
+"""Threads: one pool for all of hubel's parallel work.
 
-Default: Numba's 'workqueue' threading layer, whose workers do not spin while idle, so
-they never fight OpenBLAS's threads for the cores (measured in PERF-NOTES.md and
-docs/performance.md: with OpenMP's spinning workers beside OpenBLAS a LeNet-5 training
-step was 3-4x slower on 2 cores). The layer is chosen when hubel is imported, before any
-kernel runs; set NUMBA_THREADING_LAYER yourself to choose another. Both pools start with
-as many threads as cores; `set_num_threads(n)` sizes both.
+Two pools on the same cores slow each other down: idle OpenBLAS workers spin after a
+matrix product while the next Numba kernel wants the cores, and spinning OpenMP workers
+slow the next product (PERF-NOTES.md, docs/performance.md: 2-4x on 2 cores). So hubel
+runs everything on Numba's pool: its kernels, and its matrix products too
+(hubel.backends.blas splits each product over the pool, one single-threaded OpenBLAS call
+per block of rows). NumPy's OpenBLAS is therefore limited to one thread when hubel is
+imported (a product you call with NumPy yourself runs on one core; hubel's run on all).
+
+The pool is Numba's OpenMP layer (workers spin briefly after a kernel, so the next
+kernel starts in microseconds instead of the ~0.1 ms it takes to wake a sleeping worker
+on this VM). Without OpenMP, or when you choose a layer yourself (NUMBA_THREADING_LAYER),
+products go back to NumPy with OpenBLAS's own threads, and the layer is 'workqueue' by
+default (its workers sleep when idle and never fight OpenBLAS's). Both are chosen when
+hubel is imported, before any kernel runs. `set_num_threads(n)` sizes the pool.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+
+def _openmp_available() -> bool:
+    try:
+        import numba.np.ufunc.omppool  # noqa: F401  (loads libgomp)
+    except (ImportError, OSError):  # pragma: no cover - no Numba or no OpenMP runtime
+        return False
+    return True
+
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    os.environ["NUMBA_THREADING_LAYER"] = "omp" if _openmp_available() else "workqueue"
+    try:  # (if Numba was imported first, its config already read the environment)
+        import numba
+
+        numba.config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]
+    except ImportError:  # pragma: no cover - NumPy reference kernels only
+        pass
 
 _blas_limit = None
 
 
-def set_num_threads(n: int) -> None:
-    """Use `n` threads for BLAS and for hubel's Numba kernels."""
+def one_pool() -> bool:
+    """Whether hubel's matrix products run on Numba's pool (OpenMP layer), with OpenBLAS
+    on one thread, rather than on OpenBLAS's own threads."""
+    return os.environ.get("NUMBA_THREADING_LAYER") == "omp"
+
+
+def _limit_blas(n: int) -> None:
     global _blas_limit
-    n = max(1, int(n))
     from threadpoolctl import threadpool_limits
 
     _blas_limit = threadpool_limits(limits=n, user_api="blas")
+
+
+def set_num_threads(n: int) -> None:
+    """Use `n` threads for hubel's kernels and matrix products."""
+    n = max(1, int(n))
+    _limit_blas(1 if one_pool() else n)
     try:
         import numba
 
@@ -34,7 +67,8 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> dict:
-    """{'blas': n, 'numba': n}: the threads each pool uses now."""
+    """{'blas': n, 'numba': n, 'products': n}: the threads of OpenBLAS's and Numba's pools
+    now, and how many a hubel matrix product uses."""
     from threadpoolctl import threadpool_info
 
     blas = [d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"]
@@ -44,4 +78,9 @@ def get_num_threads() -> dict:
         nb = numba.get_num_threads()
     except ImportError:
         nb = 0
-    return {"blas": blas[0] if blas else 1, "numba": nb}
+    blas_n = blas[0] if blas else 1
+    return {"blas": blas_n, "numba": nb, "products": nb if one_pool() and nb else blas_n}
+
+
+if one_pool():
+    _limit_blas(1)

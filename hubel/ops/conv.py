@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 
 from hubel.autograd.function import Function
-from hubel.backends import get_array_module
+from hubel.backends import blas, get_array_module
 from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
 from hubel.backends.reduce import leading_sum
 from hubel.ops import padding_rule, winograd
@@ -156,14 +156,14 @@ def _gemm_grouped(cols, w2, groups: int, into=None):
     Groups (AlexNet's two towers) run one GEMM each on their own columns; output channel
     g·F/groups + q belongs to group g."""
     if groups == 1:
-        return np.matmul(cols, w2.reshape(-1, w2.shape[-1]), out=into)
+        return blas.matmul(cols, w2.reshape(-1, w2.shape[-1]), out=into)
     k, cg, f = w2.shape
     fg = f // groups
     w4 = w2.reshape(k, cg, groups, fg)
     y = np.empty((cols.shape[0], f), np.result_type(cols, w2)) if into is None else into
     for g in range(groups):
-        y[:, g * fg:(g + 1) * fg] = _group_cols(cols, k, groups, g) @ \
-            w4[:, :, g, :].reshape(k * cg, fg)
+        y[:, g * fg:(g + 1) * fg] = blas.matmul(_group_cols(cols, k, groups, g),
+                                                w4[:, :, g, :].reshape(k * cg, fg))
     return y
 
 
@@ -314,8 +314,9 @@ class ConvND(Function):
             gw = gw.reshape(*kernel, 1, f)
         elif self.needs_grad[1]:
             for images, cols in column_blocks(self.x, out, kernel, strides, dilation, f):
-                part = cols.T @ g2[images.start * per_image:images.stop * per_image]
-                gw = part if gw is None else np.add(gw, part, out=gw)
+                rows = g2[images.start * per_image:images.stop * per_image]
+                gw = blas.matmul(cols.T, rows) if gw is None else \
+                    blas.matmul(cols.T, rows, out=gw, accumulate=True)
             gw = gw.reshape(*kernel, -1, f)
         gx = self._input_gradient(g2) if self.needs_grad[0] else None
         return gx, gw
@@ -346,12 +347,12 @@ class ConvND(Function):
             gx = np.empty((n * int(np.prod(spatial)), c), g2.dtype)
             rows = int(np.prod(spatial))
             for images, cols in column_blocks(gy_pad, spatial, kernel, strides, dilation, c):
-                np.matmul(cols, w_turned, out=gx[images.start * rows:images.stop * rows])
+                blas.matmul(cols, w_turned, out=gx[images.start * rows:images.stop * rows])
             return gx.reshape(self.x_shape)
         gx = np.empty(self.x_shape, g2.dtype)
         w_t = self.w2.reshape(-1, f).T
         for images in image_blocks(self.x_shape, out, kernel, strides, f):
-            fast_col2im(g2[images.start * per_image:images.stop * per_image] @ w_t,
+            fast_col2im(blas.matmul(g2[images.start * per_image:images.stop * per_image], w_t),
                         (images.stop - images.start, *self.x_shape[1:]), out, kernel,
                         strides, dilation, pads, into=gx[images])
         return gx
@@ -365,27 +366,28 @@ class ConvND(Function):
             cols = _columns(self.x, pads, out, kernel, strides, dilation)
             kc = cols.shape[1]
             if groups == 1:  # (for single-channel input cols.T is the contiguous one)
-                gw = (cols.T @ g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
+                gw = blas.matmul(cols.T, g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
             else:
                 k = int(np.prod(kernel))
                 cg, fg = kc // k // groups, f // groups
                 gw = np.empty((k, cg, groups, fg), np.result_type(cols, g2))
                 for g in range(groups):
-                    gw[:, :, g, :] = (_group_cols(cols, k, groups, g).T @
-                                      g2[:, g * fg:(g + 1) * fg]).reshape(k, cg, fg)
+                    gw[:, :, g, :] = blas.matmul(_group_cols(cols, k, groups, g).T,
+                                                 g2[:, g * fg:(g + 1) * fg]).reshape(k, cg, fg)
                 gw = gw.reshape(*kernel, cg, f)
         if self.needs_grad[0]:
             w2 = self.w2
             k, cg, _ = w2.shape
             if groups == 1:
-                gcols = g2 @ w2.reshape(-1, f).T
+                gcols = blas.matmul(g2, w2.reshape(-1, f).T)
             else:
                 fg = f // groups
                 w4 = w2.reshape(k, cg, groups, fg)
                 gcols = np.empty((g2.shape[0], k, groups, cg), np.result_type(g2, w2))
                 for g in range(groups):
-                    gcols[:, :, g, :] = (g2[:, g * fg:(g + 1) * fg] @ w4[:, :, g, :].reshape(
-                        k * cg, fg).T).reshape(-1, k, cg)
+                    w_g = w4[:, :, g, :].reshape(k * cg, fg)
+                    gcols[:, :, g, :] = blas.matmul(g2[:, g * fg:(g + 1) * fg],
+                                                    w_g.T).reshape(-1, k, cg)
             if self.fast:
                 gx = fast_col2im(gcols, self.x_shape, out, kernel, strides, dilation, pads)
             else:
@@ -409,7 +411,7 @@ class ConvTransposeND(Function):
         f, c = w.shape[-2], w.shape[-1]
         padded = (x.shape[0], *(o + pb + pa for o, (pb, pa) in zip(out_spatial, pads)), f)
         w2 = w.reshape(-1, c)  # (K·F, C)
-        cols = x.reshape(-1, c) @ w2.T
+        cols = blas.matmul(x.reshape(-1, c), w2.T)
         self.fast = _fast_ok(x, nd)
         if self.fast:
             y = fast_col2im(cols, (x.shape[0], *out_spatial, f), x.shape[1:-1], kernel,
@@ -430,10 +432,10 @@ class ConvTransposeND(Function):
         else:
             cols = im2col(_pad(gy, pads), in_sp, kernel, strides, dilation)
         c = self.x.shape[-1]
-        gx = (cols @ self.w2).reshape(self.x.shape) if self.needs_grad[0] else None
+        gx = blas.matmul(cols, self.w2).reshape(self.x.shape) if self.needs_grad[0] else None
         gw = None
         if self.needs_grad[1]:
-            gw = (cols.T @ self.x.reshape(-1, c)).reshape(*kernel, -1, c)
+            gw = blas.matmul(cols.T, self.x.reshape(-1, c)).reshape(*kernel, -1, c)
         gb = leading_sum(gy, gy.ndim - 1) if self.needs_grad[2] else None
         return gx, gw, gb, None, None, None, None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubel.autograd.function import Function
-from hubel.backends import get_array_module
+from hubel.backends import blas, get_array_module
 from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
 from hubel.backends.reduce import leading_sum
 
@@ -16,7 +16,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return blas.matmul(a, b)
 
     def backward(self, gy):
         xp = get_array_module(gy)
@@ -32,11 +32,11 @@ class MatMul(Function):
             g = g[..., None, :]
         ga = gb = None
         if self.needs_grad[0]:
-            ga = g @ xp.swapaxes(b2, -1, -2)
+            ga = blas.matmul(g, xp.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga[..., 0, :]
         if self.needs_grad[1]:
-            gb = xp.swapaxes(a2, -1, -2) @ g
+            gb = blas.matmul(xp.swapaxes(a2, -1, -2), g)
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb
@@ -59,7 +59,7 @@ class Affine(Function):
 
     def forward(self, x, w, b, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
-        y = x2 @ w
+        y = blas.matmul(x2, w)
         if relu:
             add_bias_relu(y, b)
         elif b is not None:
@@ -76,8 +76,8 @@ class Affine(Function):
             g2, gb = relu_backward(g2, self.y, self.needs_grad[2])
         else:
             gb = leading_sum(g2) if self.needs_grad[2] else None
-        gx = (g2 @ self.w.T).reshape(self.x_shape) if self.needs_grad[0] else None
-        gw = self.x2.T @ g2 if self.needs_grad[1] else None
+        gx = blas.matmul(g2, self.w.T).reshape(self.x_shape) if self.needs_grad[0] else None
+        gw = blas.matmul(self.x2.T, g2) if self.needs_grad[1] else None
         return gx, gw, gb
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hubel.backends import blas
+
 try:
     from hubel.backends.kernels import winograd_numba as _fast
 except ImportError:  # pragma: no cover
@@ -107,7 +109,7 @@ def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool 
         xb = x[i:i + step].astype(dtype, copy=False)
         v = np.empty((36, xb.shape[0] * th * tw, c), dtype)
         _fast.input_tiles(xb, pads[0][0], pads[1][0], th, tw, v)
-        _fast.output_tiles(np.matmul(v, u), th, tw, bias, bool(relu), y[i:i + step])
+        _fast.output_tiles(blas.matmul(v, u), th, tw, bias, bool(relu), y[i:i + step])
         if keep:
             kept.append(v)
     return (y, (kept, u, x.shape, pads, step)) if keep else y
@@ -144,9 +146,9 @@ def conv3x3_backward(gy, saved, want_gx: bool = True, want_gw: bool = True):
         z = np.empty((36, gyb.shape[0] * th * tw, f), u.dtype)
         _fast.gradient_tiles(gyb, th, tw, z)
         if want_gw:
-            gu += np.matmul(vs[k].transpose(0, 2, 1), z)  # (36, C, F)
+            blas.matmul(vs[k].transpose(0, 2, 1), z, out=gu, accumulate=True)  # (36, C, F)
         if want_gx:
-            gv = np.matmul(z, u.transpose(0, 2, 1))  # (36, tiles, C)
+            gv = blas.matmul(z, u.transpose(0, 2, 1))  # (36, tiles, C)
             _fast.input_gradient_tiles(gv, th, tw, pads[0][0], pads[1][0], gx[i:i + step])
     gw = None
     if want_gw:

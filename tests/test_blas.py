@@ -1,0 +1,98 @@
+"""hubel.backends.blas.matmul (products split over hubel's thread pool, one OpenBLAS call
+per block) against float64 products summed by NumPy's einsum without BLAS (optimize=False):
+every layout BLAS can take without a copy, batches, accumulation, output views, the
+serial and the parallel paths, and the inputs that must fall back to np.matmul."""
+
+import numpy as np
+import pytest
+
+import hubel
+from hubel.backends import blas, threads
+
+pytest.importorskip("numba")
+
+
+def _reference(a, b):
+    return np.einsum("...ik,...kj->...ij", a.astype(np.float64), b.astype(np.float64),
+                     optimize=False)
+
+
+def _views(x):
+    """x itself and the same values as a transposed view of a column-major copy."""
+    return x, np.ascontiguousarray(np.swapaxes(x, -1, -2)).swapaxes(-1, -2)
+
+
+requires_pool = pytest.mark.skipif(not threads.one_pool() or not blas._get_drivers(),
+                                   reason="products run on NumPy's own BLAS threads here")
+
+
+@requires_pool
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((300, 70), (70, 50)),        # 2-D, parallel (work above the serial threshold)
+    ((5, 3), (3, 2)),             # tiny: serial
+    ((36, 100, 16), (36, 16, 24)),  # a batch, split by matrices (Winograd's products)
+    ((3, 1000, 40), (3, 40, 8)),  # a batch smaller than the threads: rows split too
+    ((36, 90, 16), (16, 24)),     # a batch times one matrix
+    ((1, 100), (100, 30)),        # one row
+    ((100, 1), (1, 1)),           # one column
+    ((12800, 150), (150, 16)),    # LeNet-5's C3 product
+])
+def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    want = _reference(a, b)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for av in _views(a):
+        for bv in _views(b):
+            y = blas.matmul(av, bv)
+            assert y.dtype == dtype and y.shape == want.shape
+            np.testing.assert_allclose(y, want, rtol=tol, atol=tol * 10)
+            acc = np.full(want.shape, 2.0, dtype)
+            assert blas.matmul(av, bv, out=acc, accumulate=True) is acc
+            np.testing.assert_allclose(acc, want + 2, rtol=tol, atol=tol * 10)
+
+
+@requires_pool
+def test_matmul_writes_into_a_row_block_of_a_larger_array_and_one_thread_works():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((400, 64)).astype(np.float32)
+    b = rng.standard_normal((64, 48)).astype(np.float32)
+    big = np.zeros((400, 60), np.float32)
+    out = big[:, 5:53]  # rows 60 apart: a leading dimension BLAS takes
+    assert blas.matmul(a, b, out=out) is out
+    np.testing.assert_allclose(out, _reference(a, b), rtol=1e-4, atol=1e-4)
+    assert not big[:, :5].any() and not big[:, 53:].any()
+    hubel.set_num_threads(1)
+    try:
+        np.testing.assert_allclose(blas.matmul(a, b), _reference(a, b), rtol=1e-4, atol=1e-4)
+        assert hubel.get_num_threads()["products"] == 1
+    finally:
+        hubel.set_num_threads(2)
+
+
+@pytest.mark.parametrize("a, b", [
+    (np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2)),                  # integers
+    (np.ones((2, 3), np.float32), np.ones((3, 4), np.float64)),                # mixed
+    (np.ones((4, 2, 3), np.float32), np.ones((1, 3, 5), np.float32)),          # broadcast
+    (np.ones((6, 8), np.float32)[::2, ::2], np.ones((4, 3), np.float32)),      # strided
+    (np.ones(3, np.float32), np.ones((3, 2), np.float32)),                     # 1-D
+    (np.ones((0, 3), np.float32), np.ones((3, 2), np.float32)),                # empty
+])
+def test_anything_else_falls_back_to_numpy(a, b):
+    np.testing.assert_array_equal(blas.matmul(a, b), np.matmul(a, b))
+
+
+def test_mismatched_shapes_raise_numpys_error_and_accumulate_needs_out():
+    with pytest.raises(ValueError):
+        blas.matmul(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match="accumulate"):
+        blas.matmul(np.ones((2, 3)), np.ones((3, 2)), accumulate=True)
+
+
+def test_an_output_overlapping_an_input_is_computed_from_the_inputs_first():
+    a = np.arange(16, dtype=np.float64).reshape(4, 4) / 10
+    want = a @ a
+    blas.matmul(a, a, out=a)
+    np.testing.assert_allclose(a, want)

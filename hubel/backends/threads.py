@@ -39,12 +39,26 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
         pass
 
 _blas_limit = None
+_pool_size = None  # threads of Numba's pool as set_num_threads left it (None: not yet read)
 
 
 def one_pool() -> bool:
     """Whether hubel's matrix products run on Numba's pool (OpenMP layer), with OpenBLAS
     on one thread, rather than on OpenBLAS's own threads."""
     return os.environ.get("NUMBA_THREADING_LAYER") == "omp"
+
+
+def pool_size() -> int:
+    """Threads of hubel's pool (what set_num_threads set; read once from Numba before)."""
+    global _pool_size
+    if _pool_size is None:
+        try:
+            import numba
+
+            _pool_size = numba.get_num_threads()
+        except ImportError:  # pragma: no cover - NumPy reference kernels only
+            _pool_size = 1
+    return _pool_size
 
 
 def _limit_blas(n: int) -> None:
@@ -56,14 +70,16 @@ def _limit_blas(n: int) -> None:
 
 def set_num_threads(n: int) -> None:
     """Use `n` threads for hubel's kernels and matrix products."""
+    global _pool_size
     n = max(1, int(n))
     _limit_blas(1 if one_pool() else n)
     try:
         import numba
 
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        _pool_size = min(n, numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(_pool_size)
     except ImportError:  # NumPy reference kernels only
-        pass
+        _pool_size = 1
 
 
 def get_num_threads() -> dict:

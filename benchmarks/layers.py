@@ -148,7 +148,7 @@ NOTES = """
 
 hubel's 3x3 stride-1 convolutions with 8 or more channels run Winograd F(4x4, 3x3): tile
 transforms in Numba around 36 BLAS GEMMs, 4x fewer multiplications than direct. Other
-convolutions are im2col (a strided copy) + one BLAS GEMM (OpenBLAS through NumPy);
+convolutions are im2col (a strided copy) + one GEMM (OpenBLAS, split over hubel's pool);
 PyTorch's CPU convolution is oneDNN's direct (implicit-GEMM) kernel that never writes the
 columns out. The table shows where that matters:
 
@@ -156,8 +156,9 @@ columns out. The table shows where that matters:
   makes VGG's and ResNet-50's 3x3 layers faster than PyTorch's.
 - Narrow 3x3 layers (16-64 channels: ResNet-20): Winograd's GEMMs are small, and the
   transforms, which move arrays 2.25x the activation through memory, cost about as much
-  as the products; each transform is also one launch of Numba's thread pool (80-170 µs
-  on this VM). The 16-channel layer is the slowest relative to PyTorch.
+  as the products (on the OpenMP pool a launch takes microseconds; with sleeping
+  workqueue workers it took 80-170 µs on this VM). The 16-channel layer is the closest
+  to PyTorch (1.0-1.1x).
 - Layers outside Winograd: 5x5 (LeNet-5), strided and 3-channel first layers (ResNet-20's
   3x3/2, VGG's conv1): the columns are 9-25x the input and a GEMM with 6-64 output columns
   is limited by reading them (measured 40-65 GFLOP/s on a 65536x144 @ 144x16 product

@@ -157,15 +157,24 @@ def bench_case(factory, kind, args, shape, repeat: int) -> dict:
     return interleaved({"h_fwd": h_fwd, "t_fwd": t_fwd, "h_fb": h_fb, "t_fb": t_fb}, repeat)
 
 
+PAUSE = 0.02  # seconds before each timed call: the other framework's workers stop spinning
+
+
 def interleaved(fns: dict, repeat: int) -> dict:
     """Median seconds per call of each named function, timed in turn `repeat` times after
-    two warm-up calls each (JIT compilation, caches, allocator)."""
+    two warm-up calls each (JIT compilation, caches, allocator). Each timed call follows a
+    short pause and one untimed call of the same function: without it the OpenMP workers
+    of the framework timed before were still spinning on the two cores (hubel's forward
+    pass of LeNet-5's S4 pool measured 4.1 ms after a PyTorch backward pass, 0.18 ms after
+    the pause), and the pause alone would leave this framework's own workers asleep."""
     for f in fns.values():
         f()
         f()
     times = {name: [] for name in fns}
     for _ in range(repeat):
         for name, f in fns.items():
+            time.sleep(PAUSE)
+            f()
             times[name].append(timed(f))
     return {name: statistics.median(v) for name, v in times.items()}
 

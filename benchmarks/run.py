@@ -252,8 +252,10 @@ def steps_for(name: str, mode: str) -> int:
     return base * (3 if mode == "infer" else 1)
 
 
-def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch")) -> dict:
-    """Interleaved timing of the frameworks: median images/s over `repeats` chunks."""
+def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch"),
+            spread: dict | None = None) -> dict:
+    """Interleaved timing of the frameworks: median images/s over `repeats` chunks
+    (and, into `spread` if given, each framework's slowest and fastest chunk)."""
     batch = WORKLOADS[name][0]
     runners = {}
     for fw in frameworks:
@@ -278,6 +280,8 @@ def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch")) -
             getattr(r, f"{mode}_steps")(1)
             dt = _timed(lambda r=r: getattr(r, f"{mode}_steps")(n))
             rates[fw].append(batch * n / dt)
+    if spread is not None:
+        spread.update({fw: (min(v), max(v)) for fw, v in rates.items()})
     return {fw: statistics.median(v) for fw, v in rates.items()}
 
 
@@ -373,10 +377,12 @@ def main(argv=None) -> None:
                                        torch.zeros((1,) + tshape))
         for mode in args.modes:
             fws = ("hubel", "torch") if args.no_compile else ("hubel", "torch", "compile")
-            rates = measure(name, mode, repeats, fws)
+            spread = {}
+            rates = measure(name, mode, repeats, fws, spread)
             flops_per_img = 2 * macs * (3 if mode == "train" else 1)
             row = {"workload": name, "mode": mode, "batch": batch,
                    "hubel_img_s": rates["hubel"], "torch_img_s": rates["torch"],
+                   "hubel_img_s_range": spread["hubel"], "torch_img_s_range": spread["torch"],
                    "compile_img_s": rates.get("compile"),
                    "ratio": rates["hubel"] / rates["torch"],
                    "step_ms": 1000 * batch / rates["hubel"],
@@ -451,8 +457,19 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
             f"({100 * r['gemm_ms'] / torch_ms:.0f}% of torch's whole step), the other "
             f"{rest:.1f} ms ({100 * rest / r['step_ms']:.0f}% of the step) go to Winograd "
             f"transforms, im2col/col2im copies, pooling, normalization, activations, the "
-            f"optimizer and Python.")
+            f"optimizer and Python.{_chunks(r)}")
     (out / "run.md").write_text("\n".join(lines) + "\n")
+
+
+def _chunks(r: dict) -> str:
+    """The spread of the timed chunks, when it was recorded: hubel's can be bimodal
+    (docs/performance.md)."""
+    if "hubel_img_s_range" not in r:
+        return ""
+    (hl, hh), (tl, th) = r["hubel_img_s_range"], r["torch_img_s_range"]
+    ms = [1000 * r["batch"] / v for v in (hh, hl, th, tl)]
+    return (f" Chunks: hubel {ms[0]:.1f}-{ms[1]:.1f} ms per step, torch {ms[2]:.1f}-"
+            f"{ms[3]:.1f} ms (best hubel against best torch: {hh / th:.2f}).")
 
 
 def _mem(row: dict, fw: str) -> str:

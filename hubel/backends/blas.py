@@ -7,12 +7,12 @@ product while the next Numba kernel wants the cores, and Numba's workers, when t
 (OpenMP), slow the next product (measured on 2 cores: ResNet-20 training 2-3x slower). So
 hubel keeps one pool (hubel.backends.threads): NumPy's OpenBLAS runs each call on the
 calling thread only, and `matmul` splits a product over Numba's workers, by blocks of
-output rows (or by matrices of a batch), each block one single-threaded GEMM of the same
-OpenBLAS, called by its C symbol from the compiled loop. Measured against np.matmul with
-OpenBLAS's own two threads: the same speed on large products, 1.2x on LeNet-5's (12800,
-150) @ (150, 16), 1.8x on Winograd's 36 products (910, 16) @ (16, 16); and a whole
-ResNet-20 inference step 72-76 -> 41-46 ms, because its other kernels stop losing a core
-to spinning BLAS threads.
+output rows (of columns, when the output is wider than tall) or by matrices of a batch,
+each block one single-threaded GEMM of the same OpenBLAS, called by its C symbol from the
+compiled loop. Measured against np.matmul with OpenBLAS's own two threads: the same speed
+on large products (mlp's within 5%), 1.2x on LeNet-5's (12800, 150) @ (150, 16), 1.8x on
+Winograd's 36 products (910, 16) @ (16, 16); and whole ResNet-20 inference steps 63-78 ->
+36-50 ms, because its other kernels stop losing a core to spinning BLAS threads.
 
 `matmul` falls back to np.matmul (same result) for anything else: other dtypes, other
 shapes, strides no BLAS call can describe, no Numba, or a BLAS without the cblas symbols.

@@ -98,8 +98,7 @@ def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool 
     dtype = np.result_type(x, w)
     n, h, wd, c = x.shape
     f = w.shape[-1]
-    ho, wo = h + sum(pads[0]) - 2, wd + sum(pads[1]) - 2
-    th, tw = _tiles((ho, wo))
+    ho, wo, th, tw = _output_geometry(x.shape, pads)
     u = kernel_transform(np.asarray(w, dtype))
     bias = np.zeros(f, dtype) if b is None else np.asarray(b, dtype)
     y = np.empty((n, ho, wo, f), dtype)
@@ -113,6 +112,12 @@ def conv3x3(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False, keep: bool 
         if keep:
             kept.append(v)
     return (y, (kept, u, x.shape, pads, step)) if keep else y
+
+
+def _output_geometry(x_shape, pads) -> tuple:
+    """(Ho, Wo, tile rows, tile columns) of a 3x3 convolution of x (N, H, W, C) with pads."""
+    ho, wo = x_shape[1] + sum(pads[0]) - 2, x_shape[2] + sum(pads[1]) - 2
+    return (ho, wo, *_tiles((ho, wo)))
 
 
 def _block_images(tiles_per_image: int, channels: int, dtype) -> int:
@@ -179,8 +184,7 @@ def reference(x, w, b=None, pads=((1, 1), (1, 1)), relu: bool = False):
     dtype = np.result_type(x, w)
     n, h, wd, c = x.shape
     f = w.shape[-1]
-    ho, wo = h + sum(pads[0]) - 2, wd + sum(pads[1]) - 2
-    th, tw = _tiles((ho, wo))
+    ho, wo, th, tw = _output_geometry(x.shape, pads)
     xp = np.zeros((n, 4 * th + 2, 4 * tw + 2, c), dtype)
     (top, _), (left, _) = pads
     rows, cols = min(h, 4 * th + 2 - top), min(wd, 4 * tw + 2 - left)

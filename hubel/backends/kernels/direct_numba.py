@@ -7,8 +7,8 @@ contiguous numbers, j = ow·F + f, and
 
 where xe repeats every pixel of the padded image F times (xe[h, w·F + f] = x[h, w]) and wt
 tiles the kernel along the row (wt[kh, kw, ow·F + f] = W[kh, kw, f]). The loop over j is
-the vectorized one; inside it the KH·KW taps are unrolled, because the kernels are
-compiled for each kernel size (`_kernels`), so every sum stays in a register. Two output
+the vectorized one; inside it the KH·KW taps are unrolled, because the forward kernel is
+compiled for each kernel size (`_forward_kernel`), so every sum stays in a register. Two output
 rows are computed together: they read the same tiled weights and 6 of their 10 input
 rows (5x5) are shared, 1.1 loads per multiply-add instead of 2 (LeNet-5's C1: 1.1 ->
 0.6 ms; three rows or more no longer unroll and run 4x slower). The kernel gradient is

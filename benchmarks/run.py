@@ -135,7 +135,8 @@ def make_batch(name: str, seed: int = 0):
 
 def runner(framework: str, name: str):
     x, y = make_batch(name)
-    cls = {"hubel": HubelRunner, "torch": TorchRunner, "compile": CompiledRunner}[framework]
+    cls = {"hubel": HubelRunner, "torch": TorchRunner, "torch_malloc": TorchRunner,
+           "compile": CompiledRunner}[framework]
     return cls(name, x, y)
 
 
@@ -246,6 +247,12 @@ def _timed(fn) -> float:
 
 PAUSE = 0.3  # seconds between timed chunks of different frameworks
 
+# glibc's malloc as hubel sets it on import (hubel/backends/memory.py: large arrays from the
+# heap, never trimmed), given to the "torch_malloc" worker through glibc's tunables: PyTorch
+# eager with the same allocation policy, beside PyTorch as shipped ("torch").
+HUBEL_MALLOC = ("glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:"
+                "glibc.malloc.top_pad=67108864")
+
 
 def steps_for(name: str, mode: str) -> int:
     base = {"mlp": 40, "lenet5": 10, "resnet20": 2, "vgg11_32": 1}[name]
@@ -253,36 +260,130 @@ def steps_for(name: str, mode: str) -> int:
 
 
 def measure(name: str, mode: str, repeats: int, frameworks=("hubel", "torch"),
-            spread: dict | None = None) -> dict:
+            spread: dict | None = None, threads: int = 1, same_process: bool = False) -> dict:
     """Interleaved timing of the frameworks: median images/s over `repeats` chunks
-    (and, into `spread` if given, each framework's slowest and fastest chunk)."""
+    (and, into `spread` if given, each framework's slowest and fastest chunk).
+
+    Each framework runs in a worker process of its own that imports only that framework
+    (as a user's program would), and the parent alternates the chunks between them; with
+    `same_process` all frameworks run in this process instead (two OpenMP runtimes in one
+    process: docs/performance.md gives what that does to the chunks)."""
     batch = WORKLOADS[name][0]
-    runners = {}
+    workers = {}
     for fw in frameworks:
         try:
-            runners[fw] = runner(fw, name)
-            if fw == "compile":  # compiles now, on the first steps (minutes)
-                getattr(runners[fw], f"{mode}_steps")(2)
+            workers[fw] = (_InProcess(fw, name, mode) if same_process
+                           else _Worker(fw, name, mode, threads))
         except Exception as e:  # noqa: BLE001 - torch.compile fails in many ways
             print(f"  {fw} does not run here: {type(e).__name__}: {str(e)[:120]}")
-            runners.pop(fw, None)
     n = steps_for(name, mode)
-    for r in runners.values():  # warm-up (JIT compilation, allocator)
-        getattr(r, f"{mode}_steps")(max(1, n // 2))
-    rates = {fw: [] for fw in runners}
+    for w in workers.values():  # warm-up (JIT compilation, allocator)
+        w.run(max(1, n // 2))
+    rates = {fw: [] for fw in workers}
     for _ in range(repeats):
-        for fw, r in runners.items():
+        for fw, w in workers.items():
             # BLAS and OpenMP worker threads spin for a while after their last call; let
             # the other framework's threads go to sleep before timing this one (without
             # the pause torch's LeNet-5 step measured 20-22 ms instead of 13-14 ms).
-            # One untimed step then wakes this framework's own threads.
+            # The worker's one untimed step then wakes its own threads.
             time.sleep(PAUSE)
-            getattr(r, f"{mode}_steps")(1)
-            dt = _timed(lambda r=r: getattr(r, f"{mode}_steps")(n))
-            rates[fw].append(batch * n / dt)
+            rates[fw].append(batch * n / w.chunk(n))
+    for w in workers.values():
+        w.close()
     if spread is not None:
         spread.update({fw: (min(v), max(v)) for fw, v in rates.items()})
     return {fw: statistics.median(v) for fw, v in rates.items()}
+
+
+class _InProcess:
+    """One framework's runner in this process."""
+
+    def __init__(self, framework: str, name: str, mode: str):
+        r = runner(framework, name)
+        self.steps = getattr(r, f"{mode}_steps")
+        if framework == "compile":  # compiles now, on the first steps (minutes)
+            self.steps(2)
+
+    def run(self, n: int) -> None:
+        self.steps(n)
+
+    def chunk(self, n: int) -> float:
+        """Seconds for n steps, after one untimed step."""
+        self.steps(1)
+        return _timed(lambda: self.steps(n))
+
+    def close(self) -> None:
+        pass
+
+
+class _Worker:
+    """One framework's runner in a worker process of its own (`--worker`), driven over
+    its stdin/stdout one command per line: `run N` (untimed steps), `chunk N` (one
+    untimed step, then N timed ones: answers the seconds), `quit`."""
+
+    def __init__(self, framework: str, name: str, mode: str, threads: int):
+        env = dict(os.environ)
+        if framework == "torch_malloc":
+            env["GLIBC_TUNABLES"] = HUBEL_MALLOC
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--threads", str(threads), "--worker", framework,
+             name, mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self._ask("ready")
+
+    def _ask(self, command: str) -> str:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if not answer.startswith("ok"):
+            self.proc.kill()
+            raise RuntimeError(answer or f"worker exited with {self.proc.wait()}")
+        return answer[2:].strip()
+
+    def run(self, n: int) -> None:
+        self._ask(f"run {n}")
+
+    def chunk(self, n: int) -> float:
+        return float(self._ask(f"chunk {n}"))
+
+    def close(self) -> None:
+        self._ask("quit")
+        self.proc.wait()
+
+
+def _worker(framework: str, name: str, mode: str, threads: int) -> None:
+    """The worker process's loop (see _Worker); errors are answered, not raised."""
+    out = sys.stdout
+    sys.stdout = sys.stderr  # whatever the frameworks print stays off the command channel
+    try:
+        _set_threads(framework, threads)
+        w = _InProcess(framework, name, mode)
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which skips this one
+        print(f"error {type(e).__name__}: {e}", file=out, flush=True)
+        return
+    for line in sys.stdin:
+        command, *arg = line.split()
+        if command == "quit":
+            print("ok", file=out, flush=True)
+            return
+        if command == "ready":
+            answer = ""
+        elif command == "run":
+            w.run(int(arg[0]))
+            answer = ""
+        else:  # chunk
+            answer = repr(w.chunk(int(arg[0])))
+        print(f"ok {answer}", file=out, flush=True)
+
+
+def _set_threads(framework: str, threads: int) -> None:
+    if framework != "hubel":
+        import torch
+
+        torch.set_num_threads(threads)
+    else:
+        import hubel
+
+        hubel.set_num_threads(threads)
 
 
 def child_peak_rss(framework: str, name: str, mode: str, threads: int) -> tuple:
@@ -303,14 +404,7 @@ def _status_mb(field: str) -> float:
 
 
 def _child(framework: str, name: str, mode: str, threads: int) -> None:
-    if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-    else:
-        import hubel
-
-        hubel.set_num_threads(threads)
+    _set_threads(framework, threads)
     r = runner(framework, name)
     steps = getattr(r, f"{mode}_steps")
     steps(1)  # first step: JIT compilation / kernel loading, allocator warm-up
@@ -354,11 +448,17 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    ap.add_argument("--same-process", action="store_true",
+                    help="time all frameworks in this process, not one worker each")
     ap.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "NAME", "MODE"))
+    ap.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "NAME", "MODE"))
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
     if args.child:  # a fresh process for one framework: import nothing of the other
         _child(*args.child, args.threads)
+        return
+    if args.worker:  # a timing worker for one framework (see measure)
+        _worker(*args.worker, args.threads)
         return
     import torch
     import torch_models
@@ -376,14 +476,17 @@ def main(argv=None) -> None:
         macs = torch_models.count_macs(getattr(torch_models, name)(),
                                        torch.zeros((1,) + tshape))
         for mode in args.modes:
-            fws = ("hubel", "torch") if args.no_compile else ("hubel", "torch", "compile")
+            fws = ["hubel", "torch"] + ([] if args.same_process else ["torch_malloc"]) + \
+                ([] if args.no_compile else ["compile"])
             spread = {}
-            rates = measure(name, mode, repeats, fws, spread)
+            rates = measure(name, mode, repeats, fws, spread, args.threads,
+                            args.same_process)
             flops_per_img = 2 * macs * (3 if mode == "train" else 1)
             row = {"workload": name, "mode": mode, "batch": batch,
                    "hubel_img_s": rates["hubel"], "torch_img_s": rates["torch"],
                    "hubel_img_s_range": spread["hubel"], "torch_img_s_range": spread["torch"],
                    "compile_img_s": rates.get("compile"),
+                   "torch_malloc_img_s": rates.get("torch_malloc"),
                    "ratio": rates["hubel"] / rates["torch"],
                    "step_ms": 1000 * batch / rates["hubel"],
                    "gemm_ms": gemm_floor_ms(name, mode),
@@ -396,15 +499,18 @@ def main(argv=None) -> None:
             rows.append(row)
             print(f"{name:9s} {mode:5s} hubel {row['hubel_img_s']:10.0f} img/s  torch "
                   f"{row['torch_img_s']:10.0f} img/s  ratio {row['ratio']:.2f}", flush=True)
-    write_results(Path(args.out), rows, peak, args.threads, repeats)
+    write_results(Path(args.out), rows, peak, args.threads, repeats,
+                  same_process=args.same_process)
 
 
 def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int,
-                  date: str | None = None) -> None:
+                  date: str | None = None, same_process: bool = False) -> None:
     """run.json and run.md in `out` (date: when the rows were measured; default now)."""
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
-    doc = {"machine": info, "threads": threads, "repeats": repeats,
+    layout = ("all frameworks in one process" if same_process else
+              "each framework in a worker process of its own")
+    doc = {"machine": info, "threads": threads, "repeats": repeats, "layout": layout,
            "gemm_peak_gflops": peak, "rows": rows,
            "date": date or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     (out / "run.json").write_text(json.dumps(doc, indent=2))
@@ -413,30 +519,38 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
         "",
         f"{doc['date']}; {info['cores']} cores, {threads} threads; BLAS "
         f"{', '.join(info['blas'])}; numpy {info['numpy']}, torch {info['torch']}, "
-        f"hubel {info['hubel']} ({info['hubel_threads']}); median of {repeats} interleaved "
-        f"repeats; "
+        f"hubel {info['hubel']} ({info['hubel_threads']}); {layout}, median of {repeats} "
+        f"interleaved repeats; "
         f"measured float32 GEMM peak {peak:.0f} GFLOP/s.",
         "",
         "| workload | mode | batch | hubel img/s | torch img/s | hubel/torch | target | "
-        "torch.compile img/s | hubel GFLOP/s (% peak) | torch GFLOP/s (% peak) | "
+        "torch, hubel's malloc: img/s (hubel/it) | torch.compile img/s | "
+        "hubel GFLOP/s (% peak) | torch GFLOP/s (% peak) | "
         "hubel step ms (GEMM alone) | torch step ms | hubel peak MB (in steps) | "
         "torch peak MB (in steps) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         target = TARGETS[(r["workload"], r["mode"])]
         verdict = "met" if r["ratio"] >= target else \
             f"short by {100 * (1 - r['ratio'] / target):.0f}%"
         comp = f"{r['compile_img_s']:,.0f}" if r.get("compile_img_s") else "n/a"
+        tm = r.get("torch_malloc_img_s")
+        tm = f"{tm:,.0f} ({r['hubel_img_s'] / tm:.2f})" if tm else "n/a"
         lines.append(
             f"| {r['workload']} | {r['mode']} | {r['batch']} | {r['hubel_img_s']:,.0f} | "
             f"{r['torch_img_s']:,.0f} | **{r['ratio']:.2f}** | ≥ {target} ({verdict}) | "
-            f"{comp} | {r['hubel_gflops']:.1f} "
+            f"{tm} | {comp} | {r['hubel_gflops']:.1f} "
             f"({100 * r['hubel_gflops'] / peak:.0f}%) | {r['torch_gflops']:.1f} "
             f"({100 * r['torch_gflops'] / peak:.0f}%) | {r['step_ms']:.1f} "
             f"({r['gemm_ms']:.1f}) | {1000 * r['batch'] / r['torch_img_s']:.1f} | "
             f"{_mem(r, 'hubel')} | {_mem(r, 'torch')} |")
-    lines += ["", "GFLOP/s: the direct convolution's multiply-adds (x2) per second; hubel's "
+    lines += ["", "torch: PyTorch eager as installed from PyPI. torch, hubel's malloc: the same "
+              "in a process started with GLIBC_TUNABLES set to the malloc policy hubel sets "
+              "on import (large arrays from the heap, never trimmed; hubel/backends/memory.py);"
+              " glibc's default maps and unmaps each large tensor, so every step page-faults "
+              "its working set again. The target is judged against PyTorch as installed.",
+              "", "GFLOP/s: the direct convolution's multiply-adds (x2) per second; hubel's "
               "Winograd layers do 4x fewer multiplications, so its figure can pass the GEMM "
               "peak.", "", "hubel step ms: one batch; GEMM alone: the same matrix products timed "
               "without the rest of the step (see gemm_floor_ms), so step − GEMM is the time "

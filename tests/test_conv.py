@@ -66,6 +66,7 @@ def test_conv2d_matches_torch(case):
                  rtol=1e-4, atol=1e-4, grad_rtol=1e-3, grad_atol=1e-3)
 
 
+@pytest.mark.parametrize("keep_cols", [True, False])
 @pytest.mark.parametrize("per_block", [1, 2])
 @pytest.mark.parametrize("case", [GRID[1], GRID[2], GRID[4], GRID[7], GRID[10], GRID[11],
                                   (9, 3, 4, 1, 2, "valid", 1, 1),
@@ -73,11 +74,14 @@ def test_conv2d_matches_torch(case):
                                   # asymmetric padding; padding >= kernel: by col2im
                                   (9, 3, 4, 3, 1, [(0, 2), (2, 1)], 1, 1),
                                   (8, 2, 3, 3, 1, [(3, 0), (0, 4)], 1, 1)], ids=str)
-def test_conv_in_blocks_of_images_matches_torch(case, per_block, monkeypatch):
+def test_conv_in_blocks_of_images_matches_torch(case, per_block, keep_cols, monkeypatch):
     # Force blocks of 1 or 2 images (a batch of 5 leaves a partial last block), so the
-    # blockwise forward, kernel-gradient sum and col2im of every block are compared.
+    # blockwise forward, kernel-gradient sum and col2im of every block are compared; the
+    # kernel gradient from the forward pass's kept columns and from columns gathered again.
     from hubel.ops import conv as conv_op
 
+    if not keep_cols:
+        monkeypatch.setattr(conv_op, "_KEEP_COLS_BYTES", 0)
     size, c, f, k, s, padding, d, g = case
     shape = (5, size, size + 1, c)
     pads = resolve(shape, (k, k), (s, s), padding, (d, d))

@@ -168,6 +168,7 @@ def _gemm_grouped(cols, w2, groups: int, into=None):
 
 
 _BLOCK_BYTES = 5 << 19  # cols of one block of images: 2.5 MiB, so they stay in cache
+_KEEP_COLS_BYTES = 16 << 20  # a layer's cols up to 16 MiB are kept for the kernel gradient
 _BLOCK_MAX_KERNEL = 1 << 18  # kernels above 256 KiB (wide layers): the whole batch at once
 
 
@@ -234,12 +235,13 @@ class ConvND(Function):
 
     With the Numba kernels (NumPy arrays, up to 3 spatial axes) both passes run over
     blocks of whole images (column_blocks): per block, gather its columns, multiply, and in
-    the backward pass add its share of gW and compute its gx (_input_gradient). The
-    columns of the forward pass are not kept; the backward pass gathers them again from
-    the input (ResNet-20 training: 830 -> 500 MB peak when whole-batch cols were kept,
-    414 MB with blocks). A single-channel 2-D input with stride 1 takes the direct kernel
-    instead (single_channel_direct). relu=True fuses the layer's ReLU into the bias pass,
-    y = max(conv + b, 0), and backward masks gy by [y > 0] before the products."""
+    the backward pass add its share of gW and compute its gx (_input_gradient). A layer's
+    columns are kept for gW only while they take at most _KEEP_COLS_BYTES (LeNet-5's C3:
+    7.7 MB); larger ones are gathered again from the input (ResNet-20 training: 830 -> 500
+    MB peak when whole-batch cols were kept, 414 MB with blocks). A single-channel 2-D
+    input with stride 1 takes the direct kernel instead (single_channel_direct).
+    relu=True fuses the layer's ReLU into the bias pass, y = max(conv + b, 0), and
+    backward masks gy by [y > 0] before the products."""
 
     def forward(self, x, w, b, strides, dilation, pads, groups, relu=False):
         nd = x.ndim - 2
@@ -254,6 +256,7 @@ class ConvND(Function):
             x.shape, out, kernel, strides, dilation, groups, w.shape[-1])
         # (Winograd pads inside its kernels, so it needs no padded copy, even for gW)
         x_pad = _pad(x, pads) if self.fast and not self.winograd else None
+        kept = None  # (images, cols) blocks kept for the kernel gradient
         if self.direct:  # (bias and ReLU inside)
             y = _direct.forward(x_pad[..., 0], w[..., 0, :], b, relu)
         elif self.winograd:  # (bias and ReLU inside)
@@ -266,10 +269,14 @@ class ConvND(Function):
         elif self.fast:
             per_image = int(np.prod(out))
             y = np.empty((x.shape[0] * per_image, w.shape[-1]), np.result_type(x, w))
+            kept = [] if (self.needs_grad[1] and groups == 1 and x.shape[0] * per_image *
+                          w2.shape[0] * w2.shape[1] * x.itemsize <= _KEEP_COLS_BYTES) else None
             for images, cols in column_blocks(x_pad, out, kernel, strides, dilation,
                                                w.shape[-1]):
                 _gemm_grouped(cols, w2, groups,
                               into=y[images.start * per_image:images.stop * per_image])
+                if kept is not None:
+                    kept.append((images, cols))
         else:
             y = _gemm_grouped(_columns(x, pads, out, kernel, strides, dilation), w2, groups)
         inside = self.direct or self.winograd  # (those kernels added bias and ReLU)
@@ -282,8 +289,11 @@ class ConvND(Function):
         # the kernel gradient reads the padded input again: the fast path keeps that one
         # (padding it a second time cost 3-6% of a ResNet-20 layer's forward + backward)
         self.blocks = self.fast and groups == 1  # backward block by block (else whole)
+        # a small layer's columns are kept for gW rather than gathered again (LeNet-5's C3:
+        # 7.7 MB, 1.1 ms a step); then the padded input is not needed
+        self.cols = kept
         self.x = (x_pad if self.blocks else x) \
-            if self.needs_grad[1] and not self.winograd else None
+            if self.needs_grad[1] and not self.winograd and self.cols is None else None
         self.w2 = w2 if self.needs_grad[0] else None
         return y.reshape((x.shape[0], *out, w.shape[-1]))
 
@@ -313,7 +323,9 @@ class ConvND(Function):
                                          g2.reshape(self.x_shape[0], *out, f), kernel)
             gw = gw.reshape(*kernel, 1, f)
         elif self.needs_grad[1]:
-            for images, cols in column_blocks(self.x, out, kernel, strides, dilation, f):
+            blocks = self.cols if self.cols is not None else \
+                column_blocks(self.x, out, kernel, strides, dilation, f)
+            for images, cols in blocks:
                 rows = g2[images.start * per_image:images.stop * per_image]
                 gw = blas.matmul(cols.T, rows) if gw is None else \
                     blas.matmul(cols.T, rows, out=gw, accumulate=True)

@@ -91,10 +91,23 @@ def _compile(path: str, sgemm_name: str, dgemm_name: str, wide: bool):
                       pb, ldb, np.float32(beta), pc, ldc)
 
     return (njit(parallel=True, cache=True, nogil=True)(run),
-            njit(cache=True, nogil=True)(run))
+            njit(cache=True, nogil=True)(run), _addresses())
 
 
-_drivers = None  # (parallel, serial) once compiled; False: not available
+def _addresses():
+    """The data pointers of three arrays, compiled: 0.8 µs against 8.5 µs for three
+    `x.ctypes.data` (each builds a ctypes helper object), most of the Python cost of a
+    product (mlp's layers: three products per step in inference)."""
+    from numba import njit
+
+    @njit(cache=True)
+    def addresses(a, b, c):  # pragma: no cover - compiled
+        return a.ctypes.data, b.ctypes.data, c.ctypes.data
+
+    return addresses
+
+
+_drivers = None  # (parallel, serial, addresses) once compiled; False: not available
 
 
 def _get_drivers():
@@ -180,6 +193,7 @@ def _arguments(a, b, out, accumulate):
           or np.may_share_memory(out, a) or np.may_share_memory(out, b)):
         return None
     (ta, lda), (tb, ldb) = la, lb
+    pa, pb, pc = _drivers[2](a, b, out)
     threads = pool_size()
     # Matrices that do not share out evenly over the threads (a batch of one: a plain
     # product) are split too, along the longer side of the output: each thread then packs
@@ -193,7 +207,7 @@ def _arguments(a, b, out, accumulate):
         col_parts = max(1, min(split, n // _COL_BLOCK))
     serial = batch * m * n * k < _SERIAL_WORK or batch * row_parts * col_parts == 1
     return (size == 8, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS, m, n, k,
-            a.ctypes.data, lda, size if ta else lda * size, a.strides[0] if nd_a == 3 else 0,
-            b.ctypes.data, ldb, ldb * size if tb else size, b.strides[0] if nd_b == 3 else 0,
-            out.ctypes.data, out.strides[-2] // size, out.strides[0] if nd_a == 3 else 0,
+            pa, lda, size if ta else lda * size, a.strides[0] if nd_a == 3 else 0,
+            pb, ldb, ldb * size if tb else size, b.strides[0] if nd_b == 3 else 0,
+            pc, out.strides[-2] // size, out.strides[0] if nd_a == 3 else 0,
             1.0 if accumulate else 0.0, batch, row_parts, col_parts, size, serial, out)

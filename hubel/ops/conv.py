@@ -269,8 +269,9 @@ class ConvND(Function):
         elif self.fast:
             per_image = int(np.prod(out))
             y = np.empty((x.shape[0] * per_image, w.shape[-1]), np.result_type(x, w))
-            kept = [] if (self.needs_grad[1] and groups == 1 and x.shape[0] * per_image *
-                          w2.shape[0] * w2.shape[1] * x.itemsize <= _KEEP_COLS_BYTES) else None
+            cols_bytes = x.shape[0] * per_image * w2.shape[0] * w2.shape[1] * x.itemsize
+            if self.needs_grad[1] and groups == 1 and cols_bytes <= _KEEP_COLS_BYTES:
+                kept = []
             for images, cols in column_blocks(x_pad, out, kernel, strides, dilation,
                                                w.shape[-1]):
                 _gemm_grouped(cols, w2, groups,

@@ -96,3 +96,31 @@ def test_an_output_overlapping_an_input_is_computed_from_the_inputs_first():
     want = a @ a
     blas.matmul(a, a, out=a)
     np.testing.assert_allclose(a, want)
+
+
+@requires_pool
+def test_the_parallel_driver_keeps_its_parallel_loop_after_a_serial_product_ran_first():
+    """A fresh process runs a tiny (serial) product first, then one split over the pool.
+    The parallel driver must have compiled its own parallel task loop: when both drivers
+    were made from one function with Numba's disk cache on, the serial code compiled
+    first served the parallel driver too, and every split product ran on one thread."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, hubel\n"
+        "from hubel.backends import blas\n"
+        "blas._get_drivers()\n"
+        "a = np.ones((4, 4), np.float32)\n"
+        "assert blas._arguments(a, a, None, False)[-2]  # serial\n"
+        "blas.matmul(a, a)\n"
+        "b = np.ones((512, 512), np.float32)\n"
+        "assert not blas._arguments(b, b, None, False)[-2]  # split\n"
+        "assert np.array_equal(blas.matmul(b, b), np.full((512, 512), 512, np.float32))\n"
+        "parallel, serial = blas._drivers[:2]\n"
+        "loops = [[bool((c.metadata or {}).get('parfors')) for c in d.overloads.values()]\n"
+        "         for d in (parallel, serial)]\n"
+        "print(loops)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[[True], [False]]"

@@ -57,10 +57,27 @@ def _numpy_openblas():
 
 
 def _compile(path: str, sgemm_name: str, dgemm_name: str, wide: bool):
-    """The two compiled drivers (parallel, serial) calling the cblas symbols. Built in a
-    closure over the symbol names, so Numba's cache keeps each library's code apart."""
+    """The two compiled drivers (parallel, serial) calling the cblas symbols.
+
+    Compiled in each process (0.9 s for the first), not cached on disk: Numba's cache
+    keys a closure by its pickled contents, and the external-function types pickle
+    differently in every process, so each process missed and added a file to the cache;
+    and within a process the parallel and the serial driver, made from one function,
+    shared one entry, so whichever ran first served both (a parallel=True driver ran its
+    tasks on one thread, every split product at half speed)."""
+    from numba import njit, prange
+
+    return (njit(parallel=True, nogil=True)(_driver(path, sgemm_name, dgemm_name, wide,
+                                                    prange)),
+            njit(nogil=True)(_driver(path, sgemm_name, dgemm_name, wide, range)),
+            _addresses())
+
+
+def _driver(path: str, sgemm_name: str, dgemm_name: str, wide: bool, loop):
+    """The driver's Python function: a closure over the cblas symbols and over its task
+    loop (prange for the parallel driver, range for the serial one)."""
     import llvmlite.binding as llvm
-    from numba import njit, prange, types
+    from numba import types
 
     llvm.load_library_permanently(path)
     i = types.int64 if wide else types.int32
@@ -76,7 +93,7 @@ def _compile(path: str, sgemm_name: str, dgemm_name: str, wide: bool):
         rows and columns. Pointers and steps in bytes (a_row: from one row of op(A) to
         the next; b_col: from one column of op(B) to the next)."""
         parts = row_parts * col_parts
-        for t in prange(batch * parts):
+        for t in loop(batch * parts):
             mat, r, q = t // parts, (t % parts) // col_parts, t % col_parts
             lo, hi = r * m // row_parts, (r + 1) * m // row_parts
             left, right = q * n // col_parts, (q + 1) * n // col_parts
@@ -90,8 +107,7 @@ def _compile(path: str, sgemm_name: str, dgemm_name: str, wide: bool):
                 sgemm(_ROW_MAJOR, ta, tb, hi - lo, right - left, k, np.float32(1.0), pa, lda,
                       pb, ldb, np.float32(beta), pc, ldc)
 
-    return (njit(parallel=True, cache=True, nogil=True)(run),
-            njit(cache=True, nogil=True)(run), _addresses())
+    return run
 
 
 def _addresses():

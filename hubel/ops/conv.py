@@ -172,16 +172,15 @@ _KEEP_COLS_BYTES = 16 << 20  # a layer's cols up to 16 MiB are kept for the kern
 _BLOCK_MAX_KERNEL = 1 << 18  # kernels above 256 KiB (wide layers): the whole batch at once
 
 
-def column_blocks(x_pad, out, kernel, strides, dilation, filters: int):
-    """(images, cols) for consecutive blocks of whole images of a padded input.
+def column_blocks(x, pads, out, kernel, strides, dilation, filters: int):
+    """(images, cols) for consecutive blocks of whole images of an unpadded input.
 
     Gathering the columns of a few images at a time and multiplying them at once keeps
     each block of cols in cache between the copy and the GEMM, instead of writing k² times
     the input to memory and reading it back (ResNet-20's 16-channel layers: 10.0 -> 7.7 ms
     forward), and the whole cols array never exists (less memory)."""
-    no_pads = ((0, 0),) * len(out)
-    for images in image_blocks(x_pad.shape, out, kernel, strides, filters):
-        yield images, _columns(x_pad[images], no_pads, out, kernel, strides, dilation)
+    for images in image_blocks(x.shape, out, kernel, strides, filters):
+        yield images, _columns(x[images], pads, out, kernel, strides, dilation)
 
 
 def image_blocks(x_shape, out, kernel, strides, filters: int):
@@ -205,11 +204,14 @@ def image_blocks(x_shape, out, kernel, strides, filters: int):
 def _columns(x, pads, out, kernel, strides, dilation):
     """cols of x for the forward GEMM (and again for the kernel gradient).
 
-    NumPy's strided copy gathers as fast as a compiled loop (measured; the Numba kernel
-    pays off in the scatter-add of the backward pass). A single-channel input gets the
-    transposed layout (a transposed view is returned)."""
+    The Numba kernel pads as it gathers (no padded copy) and is 1.3-2.3x faster than
+    NumPy's strided copy of a padded input (measured on LeNet-5's C3 and ResNet-20's
+    layers). A single-channel input gets the transposed layout (a transposed view is
+    returned)."""
     if x.shape[-1] == 1 and isinstance(x, np.ndarray):
         return im2col_t(_pad(x, pads), out, kernel, strides, dilation).T
+    if _fast_ok(x, len(out)):
+        return fast_im2col(x, out, kernel, strides, dilation, pads)
     return im2col(_pad(x, pads), out, kernel, strides, dilation)
 
 
@@ -254,8 +256,8 @@ class ConvND(Function):
         self.direct = self.fast and single_channel_direct(x.shape, strides, dilation, groups)
         self.winograd = self.fast and not self.direct and winograd.applies(
             x.shape, out, kernel, strides, dilation, groups, w.shape[-1])
-        # (Winograd pads inside its kernels, so it needs no padded copy, even for gW)
-        x_pad = _pad(x, pads) if self.fast and not self.winograd else None
+        # (Winograd and im2col pad inside their kernels: only the direct one needs a copy)
+        x_pad = _pad(x, pads) if self.direct else None
         kept = None  # (images, cols) blocks kept for the kernel gradient
         if self.direct:  # (bias and ReLU inside)
             y = _direct.forward(x_pad[..., 0], w[..., 0, :], b, relu)
@@ -272,7 +274,7 @@ class ConvND(Function):
             cols_bytes = x.shape[0] * per_image * w2.shape[0] * w2.shape[1] * x.itemsize
             if self.needs_grad[1] and groups == 1 and cols_bytes <= _KEEP_COLS_BYTES:
                 kept = []
-            for images, cols in column_blocks(x_pad, out, kernel, strides, dilation,
+            for images, cols in column_blocks(x, pads, out, kernel, strides, dilation,
                                                w.shape[-1]):
                 _gemm_grouped(cols, w2, groups,
                               into=y[images.start * per_image:images.stop * per_image])
@@ -287,13 +289,12 @@ class ConvND(Function):
             add_bias(y, b)
         self.y = y.reshape(-1, y.shape[-1]) if relu and any(self.needs_grad) else None
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
-        # the kernel gradient reads the padded input again: the fast path keeps that one
-        # (padding it a second time cost 3-6% of a ResNet-20 layer's forward + backward)
         self.blocks = self.fast and groups == 1  # backward block by block (else whole)
         # a small layer's columns are kept for gW rather than gathered again (LeNet-5's C3:
-        # 7.7 MB, 1.1 ms a step); then the padded input is not needed
+        # 7.7 MB, 1.1 ms a step); then the input is not needed. The direct kernel's
+        # gradient reads the padded input (padding it again cost 3-6% of a layer's step)
         self.cols = kept
-        self.x = (x_pad if self.blocks else x) \
+        self.x = (x_pad if self.direct else x) \
             if self.needs_grad[1] and not self.winograd and self.cols is None else None
         self.w2 = w2 if self.needs_grad[0] else None
         return y.reshape((x.shape[0], *out, w.shape[-1]))
@@ -325,7 +326,7 @@ class ConvND(Function):
             gw = gw.reshape(*kernel, 1, f)
         elif self.needs_grad[1]:
             blocks = self.cols if self.cols is not None else \
-                column_blocks(self.x, out, kernel, strides, dilation, f)
+                column_blocks(self.x, pads, out, kernel, strides, dilation, f)
             for images, cols in blocks:
                 rows = g2[images.start * per_image:images.stop * per_image]
                 gw = blas.matmul(cols.T, rows) if gw is None else \
@@ -356,10 +357,10 @@ class ConvND(Function):
             w_turned = np.swapaxes(self.w2.reshape(*kernel, c, f)[(slice(None, None, -1),) * nd],
                                    -1, -2).reshape(-1, c)  # (∏K·F, C)
             full = tuple((k - 1 - b, k - 1 - a) for k, (b, a) in zip(kernel, pads))
-            gy_pad = _pad(g2.reshape(n, *out, f), full)
             gx = np.empty((n * int(np.prod(spatial)), c), g2.dtype)
             rows = int(np.prod(spatial))
-            for images, cols in column_blocks(gy_pad, spatial, kernel, strides, dilation, c):
+            for images, cols in column_blocks(g2.reshape(n, *out, f), full, spatial, kernel,
+                                               strides, dilation, c):
                 blas.matmul(cols, w_turned, out=gx[images.start * rows:images.stop * rows])
             return gx.reshape(self.x_shape)
         gx = np.empty(self.x_shape, g2.dtype)

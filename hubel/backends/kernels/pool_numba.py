@@ -19,7 +19,7 @@ measured 1.2-5x slower than this scatter.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 _ROWS = 16  # output rows per parallel task (amortizes the per-task buffers)
 _SERIAL = 1 << 15  # arrays smaller than this (elements) are pooled on one thread
@@ -143,21 +143,21 @@ def max_pool_forward(x, out, k, s, p, keep_arg=True):
 
 @njit(cache=True)
 def _max_back(gy, arg, gx, start, stop):  # pragma: no cover - compiled
-    """gx for the examples start…stop−1: zero, then add each gy at its window's argmax."""
-    _, od, oh, ow, c_ = gy.shape
-    volume = gx.shape[1] * gx.shape[2] * gx.shape[3]
+    """gx for the examples start…stop−1: zero, then add each gy at its window's argmax.
+    Flat unsigned offsets: slicing gy[n, i, j, m] per window cost 1.4-1.6x more."""
+    volume = uint64(gx.shape[1] * gx.shape[2] * gx.shape[3])
+    cu = uint64(gy.shape[-1])
+    per = uint64(gy.size // gy.shape[0])  # gradients (and argmaxes) of one example
+    gyf, af, gxf = gy.reshape(-1), arg.reshape(-1), gx.reshape(-1)
     for n in range(start, stop):
-        gxn = gx[n].reshape((volume, c_))
-        for q in range(volume):
-            for c in range(c_):
-                gxn[q, c] = 0
-        for i in range(od):
-            for j in range(oh):
-                for m in range(ow):
-                    gv = gy[n, i, j, m]
-                    av = arg[n, i, j, m]
-                    for c in range(c_):
-                        gxn[av[c], c] += gv[c]
+        base = uint64(n) * volume * cu
+        for q in range(volume * cu):
+            gxf[base + q] = 0
+        o = uint64(n) * per
+        for _ in range(per // cu):
+            for c in range(cu):
+                gxf[base + uint64(af[o + c]) * cu + c] += gyf[o + c]
+            o += cu
 
 
 @njit(parallel=True, cache=True)

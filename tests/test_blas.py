@@ -46,12 +46,34 @@ def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-12
     for av in _views(a):
         for bv in _views(b):
-            y = blas.matmul(av, bv)
-            assert y.dtype == dtype and y.shape == want.shape
-            np.testing.assert_allclose(y, want, rtol=tol, atol=tol * 10)
+            blas._plans.clear()
+            for _ in range(2):  # (the second product of a layout reuses the first's plan)
+                y = blas.matmul(av, bv)
+                assert y.dtype == dtype and y.shape == want.shape
+                np.testing.assert_allclose(y, want, rtol=tol, atol=tol * 10)
             acc = np.full(want.shape, 2.0, dtype)
             assert blas.matmul(av, bv, out=acc, accumulate=True) is acc
             np.testing.assert_allclose(acc, want + 2, rtol=tol, atol=tol * 10)
+
+
+@requires_pool
+def test_a_plan_is_not_reused_for_another_layout_or_thread_count():
+    """Plans are keyed by shapes, strides, dtypes and threads: a transposed view of the
+    same shape, or a smaller pool, gets its own."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((300, 70)).astype(np.float32)
+    b = rng.standard_normal((70, 70)).astype(np.float32)
+    bt = np.ascontiguousarray(b.T)
+    blas.matmul(a, b)
+    np.testing.assert_allclose(blas.matmul(a, bt.T), a @ b, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(blas.matmul(a, bt), a @ bt, rtol=1e-4, atol=1e-4)
+    threads_before = threads.pool_size()
+    try:
+        hubel.set_num_threads(1)
+        np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-4)
+        assert any(key[-1] == 1 for key in blas._plans)
+    finally:
+        hubel.set_num_threads(threads_before)
 
 
 @requires_pool

@@ -42,10 +42,14 @@ _blas_limit = None
 _pool_size = None  # threads of Numba's pool as set_num_threads left it (None: not yet read)
 
 
+_one_pool = os.environ.get("NUMBA_THREADING_LAYER") == "omp"  # (fixed from import on)
+
+
 def one_pool() -> bool:
     """Whether hubel's matrix products run on Numba's pool (OpenMP layer), with OpenBLAS
-    on one thread, rather than on OpenBLAS's own threads."""
-    return os.environ.get("NUMBA_THREADING_LAYER") == "omp"
+    on one thread, rather than on OpenBLAS's own threads (decided when hubel is
+    imported: Numba reads its threading layer once)."""
+    return _one_pool
 
 
 def pool_size() -> int:

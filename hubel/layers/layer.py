@@ -25,6 +25,8 @@ from hubel.tensor import Tensor
 _name_counts: dict[str, int] = {}
 _current_training: list[bool] = []  # the training mode of the enclosing layer calls
 _takes_training: dict[type, bool] = {}
+_LEAVES = frozenset((type(None), bool, int, float, str, Tensor, np.ndarray, np.dtype,
+                     type(len), type(lambda: 0)))  # attribute types that hold no Layer
 
 
 def unique_name(base: str) -> str:
@@ -92,21 +94,28 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def __call__(self, *inputs, training: bool | None = None, **kwargs):
-        from hubel.layers.input_layer import SymbolicTensor, call_symbolic
+        for x in inputs:  # (Tensors only, the common case, skip the checks below)
+            if type(x) is not Tensor:
+                from hubel.layers.input_layer import SymbolicTensor, call_symbolic
 
-        if any(isinstance(x, (SymbolicTensor, list, tuple)) and _has_symbolic(x) for x in inputs):
-            return call_symbolic(self, inputs, kwargs)
-        inputs = tuple(_to_tensor(x) for x in inputs)
+                if any(isinstance(x, (SymbolicTensor, list, tuple)) and _has_symbolic(x)
+                       for x in inputs):
+                    return call_symbolic(self, inputs, kwargs)
+                inputs = tuple(_to_tensor(x) for x in inputs)
+                break
         if not self.built:
             self.build_from(inputs)
         if self.input_spec is not None:
             self.check_input(inputs[0])
         if training is None:
             training = _current_training[-1] if _current_training else self.training
-        with training_mode(training):
+        _current_training.append(bool(training))  # (training_mode, inlined: every call)
+        try:
             if _call_takes_training(type(self)):
                 return self.call(*inputs, training=training, **kwargs)
             return self.call(*inputs, **kwargs)
+        finally:
+            _current_training.pop()
 
     def build_from(self, inputs) -> None:
         """Build from example inputs (Tensors or nested lists of them)."""
@@ -178,6 +187,9 @@ class Layer:
         """Direct sublayers, found in the attributes (Layers and lists/dicts of Layers)."""
         found, seen = [], set()
         for value in vars(self).values():
+            kind = type(value)
+            if kind in _LEAVES:  # (most attributes: a walk runs twice per training step)
+                continue
             items = value.values() if isinstance(value, dict) else (
                 value if isinstance(value, (list, tuple)) else (value,))
             for item in items:

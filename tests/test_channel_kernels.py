@@ -9,7 +9,7 @@ from hubel.backends.channels import add_bias, add_bias_relu, channel_affine, rel
 
 pytest.importorskip("numba")
 
-SHAPES = [(5, 3), (2, 7, 9, 6), (64, 32, 32, 16), (3, 1), (0, 4), (4097, 17)]
+SHAPES = [(5, 3), (2, 7, 9, 6), (64, 32, 32, 16), (3, 1), (0, 4), (4097, 17), (9, 28, 28, 6)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -18,6 +18,8 @@ about 2 µs: mlp's bias + ReLU on (128, 256) takes 2.6 µs there against 19 µs 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hubel.backends import get_array_module, threads
@@ -72,7 +74,8 @@ def relu_backward(gy, y, bias_sum: bool = True):
         c = y.shape[-1]
         g = np.empty_like(gy)
         sums = np.zeros((_fast._TASKS, c), np.float64)
-        _fast.relu_backward_rows(gy.reshape(-1, c), y.reshape(-1, c), g.reshape(-1, c), sums)
+        _fast.relu_backward_rows(gy.reshape(-1, c), y.reshape(-1, c), g.reshape(-1, c), sums,
+                                 c * 8 // math.gcd(c, 8))
         return g, (sums.sum(axis=0).astype(gy.dtype) if bias_sum else None)
     g = gy * (y > 0)
     return g, (leading_sum(g, g.ndim - 1) if bias_sum else None)

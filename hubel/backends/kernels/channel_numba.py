@@ -9,7 +9,7 @@ on (65536, 16), (100352, 6) and (65536, 64)).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint64
 
 _TASKS = 8
 
@@ -46,21 +46,39 @@ def add_rows_relu(y, b):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True)
-def relu_backward_rows(gy, y, g, sums):  # pragma: no cover - compiled
+def relu_backward_rows(gy, y, g, sums, width):  # pragma: no cover - compiled
     """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64).
 
+    The rows are run through in flat blocks of `width` numbers, a multiple of C (and of
+    8, lcm(C, 8)), each summed into its own position of a float64 accumulator that is
+    folded into the C channels at the end: the loop vectorizes for any C (LeNet-5's C1,
+    C = 6: 175 -> 62 us on (100352, 6); a loop over C inside a loop over rows does not).
     The mask multiplies (NaN·0 = NaN, as NumPy's gy·(y > 0)); a branch that picks gy or
     0 ran 5x slower (measured on (100352, 6))."""
     m, c_ = y.shape
+    cu, wu = uint64(c_), uint64(width)
+    per = uint64(width // c_)  # rows per block
+    gyf, yf, gf = gy.reshape(-1), y.reshape(-1), g.reshape(-1)
     for t in prange(_TASKS):
-        s = np.zeros(c_, np.float64)
-        for i in range(t * m // _TASKS, (t + 1) * m // _TASKS):
-            for c in range(c_):
-                v = gy[i, c] * np.float32(1.0 if y[i, c] > 0 else 0.0)  # (exact)
-                g[i, c] = v
-                s[c] += v
+        s = np.zeros(width, np.float64)
+        lo, hi = uint64(t * m // _TASKS), uint64((t + 1) * m // _TASKS)
+        blocks = (hi - lo) // per
+        o = lo * cu
+        for _ in range(blocks):
+            for q in range(wu):
+                v = gyf[o + q] * np.float32(1.0 if yf[o + q] > 0 else 0.0)  # (exact)
+                gf[o + q] = v
+                s[q] += v
+            o += wu
+        for q in range((hi - lo - blocks * per) * cu):  # the rows after the last block
+            v = gyf[o + q] * np.float32(1.0 if yf[o + q] > 0 else 0.0)
+            gf[o + q] = v
+            s[q] += v
         for c in range(c_):
-            sums[t, c] = s[c]
+            total = 0.0
+            for j in range(width // c_):
+                total += s[j * c_ + c]
+            sums[t, c] = total
 
 
 @njit(parallel=True, cache=True)

@@ -9,6 +9,8 @@ runs in BLAS 5-15x faster (measured: 2.0 ms -> 0.13 ms for LeNet-5 C1's (100352,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -18,5 +20,5 @@ def leading_sum(g, k: int = 1):
         return g
     if not (isinstance(g, np.ndarray) and g.dtype.kind == "f" and g.flags.c_contiguous):
         return g.sum(axis=tuple(range(k)))
-    rows, cols = int(np.prod(g.shape[:k])), int(np.prod(g.shape[k:]))
+    rows, cols = math.prod(g.shape[:k]), math.prod(g.shape[k:])
     return (np.ones(rows, g.dtype) @ g.reshape(rows, cols)).reshape(g.shape[k:])

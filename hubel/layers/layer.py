@@ -253,6 +253,24 @@ class Layer:
         """Regularization penalties λ·Penalty(w) of this layer and its sublayers."""
         return [reg(w) for layer in self._walk() for w, reg in layer._regularizers]
 
+    def _training_lists(self) -> tuple[list[Tensor], list[Tensor]]:
+        """(trainable_weights, losses) from one walk over the layers: a training step
+        needs both (the walk costs 7-150 us per model, mlp to ResNet-20)."""
+        cls = type(self)
+        if cls.trainable_weights is not Layer.trainable_weights or \
+                cls.losses is not Layer.losses:  # (a subclass decides them itself)
+            return self.trainable_weights, self.losses
+        params, penalties, seen = [], [], set()
+        for layer in self._walk():
+            on = layer.trainable
+            for w, t in zip(layer._weights, layer._weight_trainable):
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    if t and on:
+                        params.append(w)
+            penalties.extend(reg(w) for w, reg in layer._regularizers)
+        return params, penalties
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as arrays, in Keras order and layout."""
         return [np.array(w.data) for w in self.weights]

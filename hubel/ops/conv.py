@@ -15,6 +15,7 @@ groups = C is depthwise).
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def offset_slices(kernel, strides, dilation, out):
 def im2col(x_pad, out, kernel, strides, dilation):
     """cols (N·∏out, ∏kernel·C): one row per output position (a contiguous copy)."""
     w = windows(x_pad, out, kernel, strides, dilation)
-    return w.reshape(-1, int(np.prod(kernel)) * x_pad.shape[-1])
+    return w.reshape(-1, math.prod(kernel) * x_pad.shape[-1])
 
 
 def im2col_t(x_pad, out, kernel, strides, dilation):
@@ -77,7 +78,7 @@ def im2col_t(x_pad, out, kernel, strides, dilation):
             cols_t[offs][0] = x_pad[idx][..., 0]
         else:
             cols_t[offs] = np.moveaxis(x_pad[idx], -1, 0)
-    return cols_t.reshape(int(np.prod(kernel)) * c, n * int(np.prod(out)))
+    return cols_t.reshape(math.prod(kernel) * c, n * math.prod(out))
 
 
 def col2im(cols, padded_shape, out, kernel, strides, dilation):
@@ -191,12 +192,12 @@ def image_blocks(x_shape, out, kernel, strides, filters: int):
     memory, and per block BLAS would pack the kernel again and the kernel gradient would
     be summed again (VGG-11 training measured 0.95x instead of 1.07x with blocks)."""
     n = x_shape[0]
-    k = int(np.prod(kernel)) * x_shape[-1]
+    k = math.prod(kernel) * x_shape[-1]
     if (all(i == 1 for i in kernel) and all(s == 1 for s in strides)) or \
             k * filters * 4 > _BLOCK_MAX_KERNEL:
         step = n
     else:
-        step = max(1, _BLOCK_BYTES // (k * int(np.prod(out)) * 4))
+        step = max(1, _BLOCK_BYTES // (k * math.prod(out) * 4))
     for i in range(0, n, step):
         yield slice(i, min(n, i + step))
 
@@ -229,7 +230,7 @@ def gradient_as_convolution(in_spatial, out, kernel, strides, dilation, pads) ->
     by col2im; see ConvND._input_gradient."""
     return (all(s == 1 for s in strides) and all(d == 1 for d in dilation)
             and all(b < k and a < k for k, (b, a) in zip(kernel, pads))
-            and np.prod(in_spatial) <= 1.25 * np.prod(out))
+            and math.prod(in_spatial) <= 1.25 * math.prod(out))
 
 
 class ConvND(Function):
@@ -252,7 +253,7 @@ class ConvND(Function):
                         x.shape[-1])
         out = output_sizes(padded_shape[1:-1], kernel, strides, dilation)
         self.fast, self.x_shape = _fast_ok(x, nd), x.shape
-        w2 = w.reshape(int(np.prod(kernel)), w.shape[-2], w.shape[-1])
+        w2 = w.reshape(math.prod(kernel), w.shape[-2], w.shape[-1])
         self.direct = self.fast and single_channel_direct(x.shape, strides, dilation, groups)
         self.winograd = self.fast and not self.direct and winograd.applies(
             x.shape, out, kernel, strides, dilation, groups, w.shape[-1])
@@ -269,7 +270,7 @@ class ConvND(Function):
                 y = winograd.conv3x3(x, w, b, pads, relu)
             y = y.reshape(-1, w.shape[-1])
         elif self.fast:
-            per_image = int(np.prod(out))
+            per_image = math.prod(out)
             y = np.empty((x.shape[0] * per_image, w.shape[-1]), np.result_type(x, w))
             cols_bytes = x.shape[0] * per_image * w2.shape[0] * w2.shape[1] * x.itemsize
             if self.needs_grad[1] and groups == 1 and cols_bytes <= _KEEP_COLS_BYTES:
@@ -318,7 +319,7 @@ class ConvND(Function):
     def _backward_blocks(self, g2):
         """gW = Σ_blocks colsᵀ @ gy, block by block of images; gx by _input_gradient."""
         _, out, kernel, strides, dilation, pads, _ = self.geom
-        per_image, f = int(np.prod(out)), g2.shape[-1]
+        per_image, f = math.prod(out), g2.shape[-1]
         gw = None
         if self.needs_grad[1] and self.direct:  # (self.x: the padded input)
             gw = _direct.kernel_gradient(self.x[..., 0],
@@ -349,7 +350,7 @@ class ConvND(Function):
         'valid' 5x5 layer such as LeNet-5's C3 would multiply twice as many padded
         positions as it has outputs: slower)."""
         _, out, kernel, strides, dilation, pads, _ = self.geom
-        per_image, f = int(np.prod(out)), g2.shape[-1]
+        per_image, f = math.prod(out), g2.shape[-1]
         n, c = self.x_shape[0], self.x_shape[-1]
         nd = len(kernel)
         spatial = self.x_shape[1:-1]
@@ -357,8 +358,8 @@ class ConvND(Function):
             w_turned = np.swapaxes(self.w2.reshape(*kernel, c, f)[(slice(None, None, -1),) * nd],
                                    -1, -2).reshape(-1, c)  # (∏K·F, C)
             full = tuple((k - 1 - b, k - 1 - a) for k, (b, a) in zip(kernel, pads))
-            gx = np.empty((n * int(np.prod(spatial)), c), g2.dtype)
-            rows = int(np.prod(spatial))
+            gx = np.empty((n * math.prod(spatial), c), g2.dtype)
+            rows = math.prod(spatial)
             for images, cols in column_blocks(g2.reshape(n, *out, f), full, spatial, kernel,
                                                strides, dilation, c):
                 blas.matmul(cols, w_turned, out=gx[images.start * rows:images.stop * rows])
@@ -380,9 +381,9 @@ class ConvND(Function):
             cols = _columns(self.x, pads, out, kernel, strides, dilation)
             kc = cols.shape[1]
             if groups == 1:  # (for single-channel input cols.T is the contiguous one)
-                gw = blas.matmul(cols.T, g2).reshape(*kernel, kc // int(np.prod(kernel)), f)
+                gw = blas.matmul(cols.T, g2).reshape(*kernel, kc // math.prod(kernel), f)
             else:
-                k = int(np.prod(kernel))
+                k = math.prod(kernel)
                 cg, fg = kc // k // groups, f // groups
                 gw = np.empty((k, cg, groups, fg), np.result_type(cols, g2))
                 for g in range(groups):

@@ -62,7 +62,9 @@ class Trainer:
         self.epoch_rng_state = None
 
     # --- one batch ---------------------------------------------------------------------
-    def compute_loss(self, y, out) -> Tensor:
+    def compute_loss(self, y, out, penalties=None) -> Tensor:
+        """The weighted sum of the losses of each output plus the regularization
+        penalties (the model's `losses`, unless given)."""
         outs, ys = _as_list(out), _as_list(y)
         if len(outs) != len(ys):
             raise ValueError(f"model '{self.model.name}' has {len(outs)} outputs but "
@@ -74,7 +76,7 @@ class Trainer:
             term = fn(yi, oi)
             term = term if w == 1.0 else term * w
             total = term if total is None else total + term
-        for penalty in self.model.losses:
+        for penalty in self.model.losses if penalties is None else penalties:
             total = total + penalty
         return total
 
@@ -82,8 +84,8 @@ class Trainer:
         """Forward, loss, backward, update on one batch; returns {'loss', metrics...}."""
         x = _float_array(x)
         out = self.model(*_as_list(x), training=True)
-        loss = self.compute_loss(y, out)
-        params = self.model.trainable_weights
+        params, penalties = self.model._training_lists()
+        loss = self.compute_loss(y, out, penalties)
         for w in params:
             w.grad = None
         loss.backward()

@@ -70,18 +70,35 @@ class SparseCategoricalCrossentropy(Loss):
         super().__init__(reduction)
         self.from_logits = from_logits
 
+    def __call__(self, y_true, y_pred) -> Tensor:
+        if self.from_logits and self.reduction == "mean":  # the mean inside the fused op
+            y_pred = as_tensor(y_pred)
+            return sparse_softmax_cross_entropy(y_pred, self._checked(y_true, y_pred),
+                                                mean=True, label=type(self).__name__)
+        return super().__call__(y_true, y_pred)
+
     def per_example(self, y_true, y_pred):
+        y = self._checked(y_true, y_pred)
+        if self.from_logits:
+            return sparse_softmax_cross_entropy(y_pred, y, label=type(self).__name__)
+        p = F.clip(y_pred, _EPS, 1 - _EPS)
+        return -F.log(p[np.arange(len(y)), y])
+
+    def _checked(self, y_true, y_pred) -> np.ndarray:
+        """Integer labels (N,) for predictions (N, K). With logits, integer labels are
+        passed on as they are and the fused op checks their range in its pass."""
         if y_pred.ndim != 2:
             raise ValueError(f"{type(self).__name__}: expected predictions of shape (N, K), "
                              f"got {y_pred.shape}")
-        y = _labels(y_true, y_pred.shape[-1], type(self).__name__)
+        y = np.asarray(getattr(y_true, "data", y_true))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if not (self.from_logits and y.ndim == 1 and y.dtype.kind in "iu"):
+            y = _labels(y, y_pred.shape[-1], type(self).__name__)
         if len(y) != y_pred.shape[0]:
             raise ValueError(f"{type(self).__name__}: {len(y)} labels for {y_pred.shape[0]} "
                              "predictions")
-        if self.from_logits:
-            return sparse_softmax_cross_entropy(y_pred, y)
-        p = F.clip(y_pred, _EPS, 1 - _EPS)
-        return -F.log(p[np.arange(len(y)), y])
+        return y
 
     def get_config(self) -> dict:
         return {**super().get_config(), "from_logits": self.from_logits}

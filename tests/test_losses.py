@@ -115,3 +115,33 @@ def test_bad_labels_are_named():
         L.SparseCategoricalCrossentropy()(np.array([0, 3]), p)
     with pytest.raises(ValueError, match="2 labels for"):
         L.SparseCategoricalCrossentropy()(np.array([0, 1]), hubel.Tensor(np.zeros((3, 3))))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_fused_sparse_softmax_cross_entropy_mean_matches_torch(dtype, contiguous):
+    """The mean reduction inside the fused op (the compiled row loop for contiguous
+    logits, NumPy's lines otherwise): value and gradient against PyTorch, NaN rows,
+    and labels out of range named in the error."""
+    z_np = rng.standard_normal((37, 10)).astype(dtype) * 3
+    y_np = rng.integers(0, 10, 37)
+    z_in = z_np if contiguous else np.asfortranarray(z_np)
+    z = hubel.Tensor(z_in, requires_grad=True)
+    loss = L.SparseCategoricalCrossentropy(from_logits=True)(y_np, z)
+    loss.backward()
+    zt = torch.tensor(z_np, requires_grad=True)
+    want = TF.cross_entropy(zt, torch.tensor(y_np))
+    want.backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss.data.dtype == dtype and loss.data.shape == ()
+    np.testing.assert_allclose(loss.item(), want.item(), rtol=tol)
+    np.testing.assert_allclose(z.grad, zt.grad.numpy(), rtol=tol, atol=tol)
+    with_nan = z_np.copy()
+    with_nan[3, 4] = np.nan
+    per = L.SparseCategoricalCrossentropy(True, "none")(y_np, hubel.Tensor(with_nan)).data
+    assert np.isnan(per[3]) and np.isfinite(np.delete(per, 3)).all()
+    for bad in (-1, 10):
+        y_bad = y_np.copy()
+        y_bad[5] = bad
+        with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: labels must lie"):
+            L.SparseCategoricalCrossentropy(from_logits=True)(y_bad, hubel.Tensor(z_in))

@@ -2,36 +2,79 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+
+try:  # the fused row loop; the NumPy lines below are the reference and the fallback
+    from hubel.backends.kernels import loss_numba as _fast
+except ImportError:  # pragma: no cover
+    _fast = None
 
 
 class SparseSoftmaxCrossEntropy(Function):
     """Per-example −log softmax(z)[y], fused and stable;  gz = (softmax(z) − onehot(y))·gℓ.
+    mean=True returns the mean over the examples instead (a scalar), gz divided by N.
 
-    Shapes: logits z (N, K), labels y (N,) integers in [0, K) -> losses (N,).
+    Shapes: logits z (N, K), labels y (N,) integers in [0, K) -> losses (N,) or ().
+    Labels outside [0, K) raise a ValueError naming `label` (the loss).
     """
 
-    def forward(self, z, y):
-        xp = get_array_module(z)
-        shifted = z - z.max(axis=-1, keepdims=True)
-        e = xp.exp(shifted)
-        s = e.sum(axis=-1, keepdims=True)
-        rows = xp.arange(z.shape[0])
-        loss = xp.log(s[:, 0]) - shifted[rows, y]
-        if self.needs_grad[0]:
-            e /= s
-            self.p, self.y, self.rows = e, y, rows
+    def forward(self, z, y, mean=False, label="sparse_softmax_cross_entropy"):
+        keep = self.needs_grad[0]
+        if _fast_ok(z, y):
+            loss = np.empty(z.shape[0], z.dtype)
+            p = np.empty(z.shape if keep else (0, 0), z.dtype)
+            bad = _fast.softmax_xent_rows(z, y, loss, p, keep)
+            if bad >= 0:
+                raise _label_error(label, y, z.shape[1])
+            rows = None
+        else:
+            if y.size and (y.min() < 0 or y.max() >= z.shape[-1]):
+                raise _label_error(label, y, z.shape[-1])
+            xp = get_array_module(z)
+            shifted = z - z.max(axis=-1, keepdims=True)
+            e = xp.exp(shifted)
+            s = e.sum(axis=-1, keepdims=True)
+            rows = xp.arange(z.shape[0])
+            loss = xp.log(s[:, 0]) - shifted[rows, y]
+            p = e / s if keep else None
+        if keep:
+            self.p, self.y, self.rows, self.mean = p, y, rows, mean
+        if mean:
+            n = max(loss.shape[0], 1)
+            if rows is None:
+                return np.array(loss.sum(dtype=np.float64) / n, z.dtype)
+            return loss.mean() if loss.shape[0] else loss.sum()
         return loss
 
     def backward(self, gy):
         g = self.p
-        g[self.rows, self.y] -= 1
-        g *= gy[:, None]
+        rows = self.rows if self.rows is not None else np.arange(g.shape[0])
+        g[rows, self.y] -= 1
+        if self.mean:
+            g *= gy / max(g.shape[0], 1)
+        else:
+            g *= gy[:, None]
         return g, None
 
 
-def sparse_softmax_cross_entropy(logits, labels):
-    """Cross-entropy of integer labels against softmax(logits), per example (N,)."""
-    labels = getattr(labels, "data", labels)
-    return SparseSoftmaxCrossEntropy.apply(logits, labels)
+def _fast_ok(z, y) -> bool:
+    return (_fast is not None and type(z) is np.ndarray and z.ndim == 2 and z.shape[1] > 0
+            and z.dtype.kind == "f" and z.flags.c_contiguous and type(y) is np.ndarray
+            and y.ndim == 1 and y.dtype.kind in "iu" and y.shape[0] == z.shape[0])
+
+
+def _label_error(label: str, y, k: int) -> ValueError:
+    return ValueError(f"{label}: labels must lie in [0, {k}), got values in "
+                      f"[{y.min()}, {y.max()}]")
+
+
+def sparse_softmax_cross_entropy(logits, labels, mean: bool = False,
+                                 label: str = "sparse_softmax_cross_entropy"):
+    """Cross-entropy of integer labels against softmax(logits), per example (N,), or
+    their mean if mean=True."""
+    if not isinstance(labels, np.ndarray):  # (a Tensor's array; an ndarray's .data is
+        labels = getattr(labels, "data", labels)  # a memoryview)
+    return SparseSoftmaxCrossEntropy.apply(logits, labels, mean=mean, label=label)

@@ -33,6 +33,8 @@ def _max_rows(x, k, s, p, y, arg, keep_arg, start, stop):  # pragma: no cover - 
     _, size_d, size_h, size_w, c_ = x.shape
     _, od, oh, ow, _ = y.shape
     rows = od * oh
+    cu = uint64(c_)
+    xf, yf, af = x.reshape(-1), y.reshape(-1), arg.reshape(-1)
     # Per-task buffers and branch-free selects: the channel loop vectorizes (3-4x faster
     # than updating y and arg in place, which the compiler must assume may alias x).
     best = np.empty(c_, x.dtype)
@@ -55,16 +57,19 @@ def _max_rows(x, k, s, p, y, arg, keep_arg, start, stop):  # pragma: no cover - 
             for a in range(a_lo, a_hi):
                 for b in range(b_lo, b_hi):
                     for e in range(e_lo, e_hi):
-                        xv = x[n, a, b, e]
                         flat = (a * size_h + b) * size_w + e
-                        for c in range(c_):
-                            v = xv[c]
+                        src = uint64(n * size_d * size_h * size_w + flat) * cu
+                        for c in range(cu):
+                            v = xf[src + c]
                             take = v > best[c] or v != v  # first maximum wins; NaN wins
                             best[c] = v if take else best[c]
                             best_at[c] = flat if take else best_at[c]
-            y[n, i, j, m, :] = best
+            dst = uint64(job * ow + m) * cu  # (flat slices: a slice per window cost more)
+            for c in range(cu):
+                yf[dst + c] = best[c]
             if keep_arg:
-                arg[n, i, j, m, :] = best_at
+                for c in range(cu):
+                    af[dst + c] = best_at[c]
 
 
 @njit(parallel=True, cache=True)

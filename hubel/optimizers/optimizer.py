@@ -37,7 +37,8 @@ class Optimizer:
         for g, w in grads_and_vars:
             if g is None:
                 continue
-            g = np.asarray(getattr(g, "data", g))
+            if type(g) is not np.ndarray:  # (a Tensor; an ndarray's .data is a memoryview)
+                g = np.asarray(getattr(g, "data", g))
             if self.clipvalue is not None:
                 g = np.clip(g, -self.clipvalue, self.clipvalue)
             if self.clipnorm is not None:

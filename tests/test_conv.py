@@ -96,10 +96,15 @@ def test_conv_in_blocks_of_images_matches_torch(case, per_block, keep_cols, monk
 
 @pytest.mark.parametrize("case", [GRID[1], GRID[2], GRID[4], GRID[10], GRID[12],
                                   (64, 2, 8, 3, 1, "same", 1, 1)], ids=str)
-def test_conv_with_fused_relu_is_torch_relu_of_conv(case):
+@pytest.mark.parametrize("mask_bytes", [0, 1 << 40], ids=["mask", "output"])
+def test_conv_with_fused_relu_is_torch_relu_of_conv(case, mask_bytes, monkeypatch):
     # blocks, groups, a single-channel (direct kernel) and a depthwise layer; the last
-    # case's 66,560 outputs take the Numba epilogue
+    # case's 66,560 outputs take the Numba epilogue; the backward pass reads a one-byte
+    # mask of the output (large outputs) or the output itself
+    from hubel.ops import conv as conv_op
     from hubel.ops.conv import conv
+
+    monkeypatch.setattr(conv_op, "_MASK_BYTES", mask_bytes)
 
     size, c, f, k, s, padding, d, g = case
     shape = (2, size, size + 1, c)

@@ -21,7 +21,7 @@ import numpy as np
 
 from hubel.autograd.function import Function
 from hubel.backends import blas, get_array_module
-from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
+from hubel.backends.channels import add_bias, add_bias_relu, relu_backward, relu_mask
 from hubel.backends.reduce import leading_sum
 from hubel.ops import padding_rule, winograd
 from hubel.ops.activation import relu as _relu
@@ -170,6 +170,7 @@ def _gemm_grouped(cols, w2, groups: int, into=None):
 
 _BLOCK_BYTES = 5 << 19  # cols of one block of images: 2.5 MiB, so they stay in cache
 _KEEP_COLS_BYTES = 16 << 20  # a layer's cols up to 16 MiB are kept for the kernel gradient
+_MASK_BYTES = 1 << 22  # a fused ReLU's output from 4 MiB on is kept as a 1-byte mask
 _BLOCK_MAX_KERNEL = 1 << 18  # kernels above 256 KiB (wide layers): the whole batch at once
 
 
@@ -288,7 +289,10 @@ class ConvND(Function):
             add_bias_relu(y, b)
         elif b is not None and not inside:
             add_bias(y, b)
-        self.y = y.reshape(-1, y.shape[-1]) if relu and any(self.needs_grad) else None
+        self.y = None  # (what the fused ReLU's backward pass reads: y, or its mask)
+        if relu and any(self.needs_grad):
+            y2 = y.reshape(-1, y.shape[-1])
+            self.y = relu_mask(y2) if y2.nbytes >= _MASK_BYTES else y2
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         self.blocks = self.fast and groups == 1  # backward block by block (else whole)
         # a small layer's columns are kept for gW rather than gathered again (LeNet-5's C3:

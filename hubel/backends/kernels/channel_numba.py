@@ -97,3 +97,15 @@ def add_relu_flat(a, b, y, mask):  # pragma: no cover - compiled
             v = a_t[i] + b_t[i]
             y_t[i] = 0 if v < 0 else v
             mask_t[i] = np.uint8(v > 0)
+
+
+@njit(parallel=True, cache=True)
+def positive_mask_flat(y, mask):  # pragma: no cover - compiled
+    """mask[i] = [y[i] > 0] (uint8) over flat arrays; per-task slices from index 0, as in
+    add_relu_flat."""
+    m = y.shape[0]
+    for t in prange(_TASKS):
+        lo, hi = t * m // _TASKS, (t + 1) * m // _TASKS
+        y_t, mask_t = y[lo:hi], mask[lo:hi]
+        for i in range(hi - lo):
+            mask_t[i] = np.uint8(y_t[i] > 0)

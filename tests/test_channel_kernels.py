@@ -79,3 +79,20 @@ def test_add_bias_relu_and_its_backward_equal_numpy(shape, dtype, bias):
                                rtol=1e-5, atol=1e-4)
     assert gb.dtype == dtype
     assert relu_backward(gy, got, bias_sum=False)[1] is None
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 32, 16), (3, 5), (70000,)], ids=str)
+def test_add_is_numpy_add_and_makes_a_new_array(shape):
+    """channels.add (the engine's sum of gradients that meet): large arrays on the pool,
+    small ones by NumPy; a new array either way, the inputs untouched."""
+    from hubel.backends.channels import add
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape).astype(np.float32)
+    a0, b0 = a.copy(), b.copy()
+    y = add(a, b)
+    np.testing.assert_array_equal(y, a0 + b0)
+    assert y is not a and y is not b and y.dtype == np.float32
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)

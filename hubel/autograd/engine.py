@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hubel.autograd.function import Function
 from hubel.backends import get_array_module
+from hubel.backends.channels import add as _sum
 from hubel.backends.reduce import leading_sum
 
 
@@ -113,6 +114,6 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 if gp.shape != shape:
                     gp = unbroadcast(gp, shape, fn)
                 key = id(p)
-                grads[key] = gp if key not in grads else grads[key] + gp
+                grads[key] = gp if key not in grads else _sum(grads[key], gp)
         if not retain_graph:
             fn.release()

@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover
 
 # below this many numbers NumPy is done before the thread pool has started
 _SMALL = 1 << 12 if threads.one_pool() else 1 << 16
+_LARGE = 1 << 16  # a sum of two arrays runs on the pool from this many numbers on
 
 
 def _fast_ok(x) -> bool:
@@ -94,6 +95,18 @@ def add_relu(a, b):
     y = a + b
     y = get_array_module(y).maximum(y, 0, out=y)
     return y, y > 0
+
+
+def add(a, b):
+    """a + b as a new array. Two large contiguous arrays of one shape and dtype (gradients
+    meeting at a residual connection) are added on the pool: inside a backward pass they
+    come from memory, and two cores draw twice the bandwidth."""
+    if (_fast_ok(a) and _fast_ok(b) and a.shape == b.shape and a.dtype == b.dtype
+            and a.size >= _LARGE):
+        y = np.empty_like(a)
+        _fast.add_flat(a.reshape(-1), b.reshape(-1), y.reshape(-1))
+        return y
+    return a + b
 
 
 def relu_mask(y):

@@ -109,3 +109,14 @@ def positive_mask_flat(y, mask):  # pragma: no cover - compiled
         y_t, mask_t = y[lo:hi], mask[lo:hi]
         for i in range(hi - lo):
             mask_t[i] = np.uint8(y_t[i] > 0)
+
+
+@njit(parallel=True, cache=True)
+def add_flat(a, b, y):  # pragma: no cover - compiled
+    """y[i] = a[i] + b[i] over flat arrays; per-task slices from index 0."""
+    m = y.shape[0]
+    for t in prange(_TASKS):
+        lo, hi = t * m // _TASKS, (t + 1) * m // _TASKS
+        a_t, b_t, y_t = a[lo:hi], b[lo:hi], y[lo:hi]
+        for i in range(hi - lo):
+            y_t[i] = a_t[i] + b_t[i]

@@ -23,36 +23,29 @@ class SparseSoftmaxCrossEntropy(Function):
 
     def forward(self, z, y, mean=False, label="sparse_softmax_cross_entropy"):
         keep = self.needs_grad[0]
+        xp = get_array_module(z)
         if _fast_ok(z, y):
             loss = np.empty(z.shape[0], z.dtype)
             p = np.empty(z.shape if keep else (0, 0), z.dtype)
-            bad = _fast.softmax_xent_rows(z, y, loss, p, keep)
-            if bad >= 0:
+            if _fast.softmax_xent_rows(z, y, loss, p, keep) >= 0:
                 raise _label_error(label, y, z.shape[1])
-            rows = None
         else:
             if y.size and (y.min() < 0 or y.max() >= z.shape[-1]):
                 raise _label_error(label, y, z.shape[-1])
-            xp = get_array_module(z)
             shifted = z - z.max(axis=-1, keepdims=True)
             e = xp.exp(shifted)
             s = e.sum(axis=-1, keepdims=True)
-            rows = xp.arange(z.shape[0])
-            loss = xp.log(s[:, 0]) - shifted[rows, y]
+            loss = xp.log(s[:, 0]) - shifted[xp.arange(z.shape[0]), y]
             p = e / s if keep else None
         if keep:
-            self.p, self.y, self.rows, self.mean = p, y, rows, mean
-        if mean:
-            n = max(loss.shape[0], 1)
-            if rows is None:
-                return np.array(loss.sum(dtype=np.float64) / n, z.dtype)
-            return loss.mean() if loss.shape[0] else loss.sum()
+            self.p, self.y, self.mean = p, y, mean
+        if mean:  # (the mean of no examples is 0, as hubel's mean)
+            return xp.asarray(loss.mean() if loss.shape[0] else loss.sum())
         return loss
 
     def backward(self, gy):
         g = self.p
-        rows = self.rows if self.rows is not None else np.arange(g.shape[0])
-        g[rows, self.y] -= 1
+        g[get_array_module(g).arange(g.shape[0]), self.y] -= 1
         if self.mean:
             g *= gy / max(g.shape[0], 1)
         else:

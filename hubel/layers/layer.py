@@ -210,9 +210,10 @@ class Layer:
             stack.extend(reversed(layer.sublayers()))
         return order
 
-    def _weight_flags(self) -> list[tuple[Tensor, bool]]:
+    def _weight_flags(self, layers=None) -> list[tuple[Tensor, bool]]:
+        """(weight, trainable) of `layers` (default: this layer's walk), each weight once."""
         pairs, seen = [], set()
-        for layer in self._walk():
+        for layer in self._walk() if layers is None else layers:
             for w, t in zip(layer._weights, layer._weight_trainable):
                 if id(w) not in seen:
                     seen.add(id(w))
@@ -260,16 +261,9 @@ class Layer:
         if cls.trainable_weights is not Layer.trainable_weights or \
                 cls.losses is not Layer.losses:  # (a subclass decides them itself)
             return self.trainable_weights, self.losses
-        params, penalties, seen = [], [], set()
-        for layer in self._walk():
-            on = layer.trainable
-            for w, t in zip(layer._weights, layer._weight_trainable):
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    if t and on:
-                        params.append(w)
-            penalties.extend(reg(w) for w, reg in layer._regularizers)
-        return params, penalties
+        layers = self._walk()
+        return ([w for w, t in self._weight_flags(layers) if t],
+                [reg(w) for layer in layers for w, reg in layer._regularizers])
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as arrays, in Keras order and layout."""

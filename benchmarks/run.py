@@ -228,14 +228,20 @@ def gemm_floor_ms(name: str, mode: str) -> float:
 
 
 def gemm_peak(threads: int) -> float:
-    """Measured float32 GEMM GFLOP/s (NumPy's OpenBLAS on its own `threads` threads,
-    2048², best of 5; hubel limits that BLAS to one thread, so the limit is lifted here)."""
+    """Measured float32 GEMM GFLOP/s, 2048², best of 5, the faster of NumPy's OpenBLAS on
+    its own `threads` threads (hubel limits that BLAS to one thread, so the limit is
+    lifted here) and hubel's products (the library hubel.backends.blas.library() names,
+    split over hubel's pool)."""
     from threadpoolctl import threadpool_limits
+
+    from hubel.backends.blas import matmul
 
     a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
     with threadpool_limits(threads, "blas"):
         a @ a
         best = min(_timed(lambda: a @ a) for _ in range(5))
+    matmul(a, a)
+    best = min(best, *(_timed(lambda: matmul(a, a)) for _ in range(5)))
     return 2 * 2048**3 / best / 1e9
 
 
@@ -428,15 +434,30 @@ def machine() -> dict:
 
     blas = [f"{d['internal_api']} {d.get('version')} ({d.get('architecture')})"
             for d in threadpool_info() if d["user_api"] == "blas"]
+    from hubel.backends import blas as hubel_blas
     from hubel.backends import threads
 
     layer = os.environ.get("NUMBA_THREADING_LAYER", "default")
-    pool = (f"one pool (Numba {layer}; products split over it, OpenBLAS on one thread each)"
-            if threads.one_pool() else f"Numba {layer} + OpenBLAS's own threads")
-    return {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
+    pool = (f"one pool (Numba {layer}; products split over it, {hubel_blas.library()} "
+            "on one thread each)" if threads.one_pool()
+            else f"Numba {layer} + OpenBLAS's own threads")
+    if torch.backends.mkl.is_available():
+        blas.append("torch: its bundled MKL")
+    return {"cores": os.cpu_count(), "cpu": _cpu_model(),
             "python": platform.python_version(), "numpy": np.__version__,
             "torch": torch.__version__, "hubel": hubel.__version__, "blas": blas,
             "hubel_threads": pool}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main(argv=None) -> None:
@@ -517,7 +538,7 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
     lines = [
         "# hubel vs PyTorch eager: training and inference throughput",
         "",
-        f"{doc['date']}; {info['cores']} cores, {threads} threads; BLAS "
+        f"{doc['date']}; {info['cpu']}, {info['cores']} cores, {threads} threads; BLAS "
         f"{', '.join(info['blas'])}; numpy {info['numpy']}, torch {info['torch']}, "
         f"hubel {info['hubel']} ({info['hubel_threads']}); {layout}, median of {repeats} "
         f"interleaved repeats; "

@@ -1,4 +1,4 @@
-"""hubel.backends.blas.matmul (products split over hubel's thread pool, one OpenBLAS call
+"""hubel.backends.blas.matmul (products split over hubel's thread pool, one BLAS call
 per block) against float64 products summed by NumPy's einsum without BLAS (optimize=False):
 every layout BLAS can take without a copy, batches, accumulation, output views, the
 serial and the parallel paths, and the inputs that must fall back to np.matmul."""
@@ -146,3 +146,60 @@ def test_the_parallel_driver_keeps_its_parallel_loop_after_a_serial_product_ran_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[[True], [False]]"
+
+
+_BOTH_LIBRARIES = (
+    "import numpy as np, hubel\n"
+    "from hubel.backends import blas\n"
+    "rng = np.random.default_rng(0)\n"
+    "for dtype in (np.float32, np.float64):\n"
+    "    for sa, sb in (((300, 70), (70, 50)), ((36, 90, 16), (36, 16, 24)),\n"
+    "                   ((128, 784), (784, 256)), ((5, 3), (3, 2))):\n"
+    "        a, b = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)\n"
+    "        want = np.einsum('...ik,...kj->...ij', a.astype(np.float64), b.astype(np.float64),\n"
+    "                         optimize=False)\n"
+    "        tol = 1e-4 if dtype == np.float32 else 1e-12\n"
+    "        for av in (a, np.swapaxes(np.ascontiguousarray(np.swapaxes(a, -1, -2)), -1, -2)):\n"
+    "            np.testing.assert_allclose(blas.matmul(av, b), want, rtol=tol, atol=tol * 10)\n"
+    "print(blas.library())\n")
+
+
+@requires_pool
+@pytest.mark.parametrize("choice", ["openblas", "mkl"])
+def test_each_blas_library_gives_the_reference_products(choice):
+    """HUBEL_BLAS picks the library in a fresh process; both give the same products."""
+    import os
+    import subprocess
+    import sys
+
+    if choice == "mkl" and blas._mkl() is None:
+        pytest.skip("MKL is not installed (pip install 'hubel[mkl]')")
+    run = subprocess.run([sys.executable, "-c", _BOTH_LIBRARIES], capture_output=True,
+                         text=True, env={**os.environ, "HUBEL_BLAS": choice})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith({"openblas": "OpenBLAS", "mkl": "MKL"}[choice])
+
+
+def test_hubel_blas_names_its_choices_and_a_missing_mkl(monkeypatch):
+    monkeypatch.setenv("HUBEL_BLAS", "atlas")
+    with pytest.raises(ValueError, match="HUBEL_BLAS='atlas'.*auto, mkl, openblas"):
+        blas._choose_blas()
+    monkeypatch.setattr(blas, "_mkl", lambda: None)
+    monkeypatch.setenv("HUBEL_BLAS", "mkl")
+    with pytest.raises(RuntimeError, match=r"HUBEL_BLAS=mkl.*pip install 'hubel\[mkl\]'"):
+        blas._choose_blas()
+    monkeypatch.setenv("HUBEL_BLAS", "auto")  # no MKL: OpenBLAS, on any CPU
+    for intel in (True, False):
+        monkeypatch.setattr(blas, "_intel_cpu", lambda intel=intel: intel)
+        found = blas._choose_blas()
+        assert found is None or found[4].startswith("OpenBLAS")
+
+
+def test_auto_takes_mkl_on_intel_cpus_only(monkeypatch):
+    monkeypatch.setattr(blas, "_mkl", lambda: ("lib", "s", "d", False, "MKL x (sequential)"))
+    monkeypatch.setenv("HUBEL_BLAS", "auto")
+    monkeypatch.setattr(blas, "_intel_cpu", lambda: True)
+    assert blas._choose_blas()[4] == "MKL x (sequential)"
+    monkeypatch.setattr(blas, "_intel_cpu", lambda: False)
+    found = blas._choose_blas()
+    assert found is None or found[4].startswith("OpenBLAS")

@@ -8,11 +8,12 @@ product while the next Numba kernel wants the cores, and Numba's workers, when t
 hubel keeps one pool (hubel.backends.threads): NumPy's OpenBLAS runs each call on the
 calling thread only, and `matmul` splits a product over Numba's workers, by blocks of
 output rows (of columns, when the output is wider than tall) or by matrices of a batch,
-each block one single-threaded GEMM of the same OpenBLAS, called through its address
-from the compiled loop. Measured against np.matmul with OpenBLAS's own two threads: the same speed
-on large products (mlp's within 5%), 1.2x on LeNet-5's (12800, 150) @ (150, 16), 1.8x on
-Winograd's 36 products (910, 16) @ (16, 16); and whole ResNet-20 inference steps 63-78 ->
-36-50 ms, because its other kernels stop losing a core to spinning BLAS threads.
+each block one single-threaded GEMM (of the BLAS chosen below), called through its
+address from the compiled loop. Measured against np.matmul with OpenBLAS's own two
+threads: the same speed on large products (mlp's within 5%), 1.2x on LeNet-5's
+(12800, 150) @ (150, 16), 1.8x on Winograd's 36 products (910, 16) @ (16, 16); and whole
+ResNet-20 inference steps 63-78 -> 36-50 ms, because its other kernels stop losing a core
+to spinning BLAS threads.
 
 Which BLAS: NumPy's OpenBLAS, or Intel's MKL when it is installed (`pip install
 'hubel[mkl]'`) and the CPU is Intel's, in its sequential layer, one call per block the
@@ -42,9 +43,8 @@ _SERIAL_WORK = 1 << 18  # multiply-adds below which a product runs on the callin
 _ROW_BLOCK = 8  # output rows per thread at least, when the rows are split
 _COL_BLOCK = 16  # output columns per thread at least, when the columns are split
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS enum values
-
-
-_BLAS_CHOICES = ("auto", "mkl", "openblas")
+_MKL_SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
+_BLAS_CHOICES = ("auto", "mkl", "openblas")  # HUBEL_BLAS
 
 
 def _numpy_openblas():
@@ -93,9 +93,6 @@ def _mkl():
     return None
 
 
-_MKL_SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
-
-
 def _intel_cpu() -> bool:
     try:
         with open("/proc/cpuinfo") as f:
@@ -117,7 +114,8 @@ def _choose_blas():
             return found
         if choice == "mkl":
             raise RuntimeError("HUBEL_BLAS=mkl, but MKL's runtime (libmkl_rt) was not found "
-                               "in this environment: pip install 'hubel[mkl]'")
+                               "in this environment, or another library in this process "
+                               "already runs it threaded: pip install 'hubel[mkl]'")
     return _numpy_openblas()
 
 
@@ -199,12 +197,13 @@ _library = None  # what the drivers call, described (library())
 def _get_drivers():
     global _drivers, _library
     if _drivers is None:
-        _drivers = False
         try:
             import numba  # noqa: F401
         except ImportError:  # pragma: no cover - NumPy reference kernels only
+            _drivers = False
             return _drivers
-        found = _choose_blas()
+        found = _choose_blas()  # (a bad HUBEL_BLAS raises here, at every product)
+        _drivers = False
         if found is not None:
             _drivers, _library = _compile(*found[:4]), found[4]
     return _drivers

@@ -37,6 +37,7 @@ requires_pool = pytest.mark.skipif(not threads.one_pool() or not blas._get_drive
     ((1, 100), (100, 30)),        # one row
     ((100, 1), (1, 1)),           # one column
     ((12800, 150), (150, 16)),    # LeNet-5's C3 product
+    ((160, 90), (90, 200)),       # wider than tall, rows enough per thread: split by rows
 ])
 def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
     rng = np.random.default_rng(0)

@@ -58,6 +58,27 @@ def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
 
 
 @requires_pool
+@pytest.mark.parametrize("a_shape, b_shape, parts", [
+    ((160, 90), (90, 200), (2, 1)),   # wider than tall, 80 rows per thread: by rows
+    ((40, 90), (90, 200), (1, 2)),    # too few rows per thread: along the longer side
+    ((300, 70), (70, 50), (2, 1)),    # taller than wide: by rows
+])
+def test_a_plain_product_is_split_by_rows_when_each_thread_gets_enough(a_shape, b_shape,
+                                                                       parts):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    threads_before = threads.pool_size()
+    try:
+        hubel.set_num_threads(2)
+        args = blas._arguments(a, b, None, False)
+        assert tuple(args[-5:-3]) == parts  # (row_parts, col_parts)
+        np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    finally:
+        hubel.set_num_threads(threads_before)
+
+
+@requires_pool
 def test_a_plan_is_not_reused_for_another_layout_or_thread_count():
     """Plans are keyed by shapes, strides, dtypes and threads: a transposed view of the
     same shape, or a smaller pool, gets its own."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from hubel import functional as F
-from hubel.ops.loss import sparse_softmax_cross_entropy
-from hubel.tensor import Tensor, as_tensor
+from hubel.ops.loss import pick_labels, sparse_softmax_cross_entropy
+from hubel.tensor import Tensor, array_of, as_tensor
 
 _EPS = 1e-7
 
@@ -45,13 +45,13 @@ class Loss:
 
 
 def _labels(y_true, n_classes: int, name: str) -> np.ndarray:
-    y = np.asarray(getattr(y_true, "data", y_true))
+    y = array_of(y_true)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.dtype.kind == "f":
         if not np.all(y == np.round(y)):
             raise ValueError(f"{name}: labels must be integer class indices, got floats")
-    y = y.astype(np.int64)
+    y = y.astype(np.int64, copy=False)  # (the same array when it is one already)
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"{name}: labels must lie in [0, {n_classes}), got values in "
                          f"[{y.min()}, {y.max()}]")
@@ -81,8 +81,7 @@ class SparseCategoricalCrossentropy(Loss):
         y = self._checked(y_true, y_pred)
         if self.from_logits:
             return sparse_softmax_cross_entropy(y_pred, y, label=type(self).__name__)
-        p = F.clip(y_pred, _EPS, 1 - _EPS)
-        return -F.log(p[np.arange(len(y)), y])
+        return -F.log(pick_labels(F.clip(y_pred, _EPS, 1 - _EPS), y))
 
     def _checked(self, y_true, y_pred) -> np.ndarray:
         """Integer labels (N,) for predictions (N, K). With logits, integer labels are
@@ -90,7 +89,7 @@ class SparseCategoricalCrossentropy(Loss):
         if y_pred.ndim != 2:
             raise ValueError(f"{type(self).__name__}: expected predictions of shape (N, K), "
                              f"got {y_pred.shape}")
-        y = np.asarray(getattr(y_true, "data", y_true))
+        y = array_of(y_true)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         if not (self.from_logits and y.ndim == 1 and y.dtype.kind in "iu"):
@@ -114,7 +113,7 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = from_logits
 
     def per_example(self, y_true, y_pred):
-        y = as_tensor(np.asarray(getattr(y_true, "data", y_true), dtype=y_pred.dtype))
+        y = as_tensor(np.asarray(array_of(y_true), dtype=y_pred.dtype))
         if y.shape != y_pred.shape:
             raise ValueError(f"{type(self).__name__}: targets of shape {y.shape} for "
                              f"predictions of shape {y_pred.shape}")
@@ -131,7 +130,7 @@ class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
     def per_example(self, y_true, y_pred):
-        d = y_pred - as_tensor(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype))
+        d = y_pred - as_tensor(np.asarray(array_of(y_true), y_pred.dtype))
         sq = d * d
         return sq.reshape(sq.shape[0], -1).mean(axis=1) if sq.ndim > 1 else sq
 
@@ -147,7 +146,7 @@ class BinaryCrossentropy(Loss):
         self.from_logits = from_logits
 
     def per_example(self, y_true, y_pred):
-        y = as_tensor(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype))
+        y = as_tensor(np.asarray(array_of(y_true), y_pred.dtype))
         if self.from_logits:
             z = y_pred
             e = F.relu(z) - z * y + F.log(1 + F.exp(-F.abs(z)))
@@ -166,14 +165,14 @@ class SquaredError(Loss):
     name = "squared_error"
 
     def per_example(self, y_true, y_pred):
-        d = y_pred - as_tensor(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype))
+        d = y_pred - as_tensor(np.asarray(array_of(y_true), y_pred.dtype))
         sq = d * d * 0.5
         return sq.reshape(sq.shape[0], -1).sum(axis=1) if sq.ndim > 1 else sq
 
 
 def _signed(y_true, dtype):
     """Labels as ±1 (0/1 labels are mapped to −1/+1)."""
-    y = np.asarray(getattr(y_true, "data", y_true), dtype)
+    y = np.asarray(array_of(y_true), dtype)
     if y.size and y.min() >= 0:
         y = 2 * y - 1
     return as_tensor(y)
@@ -248,7 +247,7 @@ class KLDivergence(Loss):
     name = "kl_divergence"
 
     def per_example(self, y_true, y_pred):
-        y = np.clip(np.asarray(getattr(y_true, "data", y_true), y_pred.dtype), _EPS, 1)
+        y = np.clip(np.asarray(array_of(y_true), y_pred.dtype), _EPS, 1)
         p = F.clip(y_pred, _EPS, 1)
         return (as_tensor(y) * (as_tensor(np.log(y)) - F.log(p))).sum(axis=-1)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from hubel.tensor import array_of
+
 
 def _labels_of(y_true, n_classes: int | None = None) -> np.ndarray:
-    y = np.asarray(getattr(y_true, "data", y_true))
+    y = array_of(y_true)
     if y.ndim >= 2 and y.shape[-1] > 1:  # one-hot or soft targets
         return y.argmax(axis=-1)
     return y.reshape(len(y)).astype(np.int64) if y.ndim else y
@@ -18,7 +20,7 @@ def accuracy(y_true, y_pred) -> float:
     a single sigmoid output is thresholded at 0.5."""
     p = np.asarray(getattr(y_pred, "data", y_pred))
     if p.ndim == 2 and p.shape[1] == 1 or p.ndim == 1:
-        t = np.asarray(getattr(y_true, "data", y_true)).reshape(-1)
+        t = array_of(y_true).reshape(-1)
         return float(np.mean((p.reshape(-1) > 0.5) == (t > 0.5))) if len(t) else 0.0
     t = _labels_of(y_true)
     return float(np.mean(p.argmax(axis=-1) == t)) if len(t) else 0.0

@@ -293,6 +293,16 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def array_of(x):
+    """The array behind x: a Tensor's data, an array itself (not `ndarray.data`, which is
+    a memoryview: np.asarray of it is a new array object each time), else np.asarray(x)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, np.ndarray):
+        return x
+    return np.asarray(x)
+
+
 def as_tensor(x) -> Tensor:
     """`x` itself if it is a Tensor, else a new Tensor without gradient."""
     return x if isinstance(x, Tensor) else Tensor(x)

@@ -51,6 +51,8 @@ class Function:
                 needs.append(False)
         fn.needs_grad = needs
         y = fn.forward(*arrays, **options)
+        if _recorder is not None:  # (a traced step is being recorded: hubel/training/traced.py)
+            _recorder.record(fn, inputs, needs, options, y)
         if True not in needs:
             return Tensor._from_op(y, None)
         # the graph links Functions, not tensors: an input made by an op is recorded as that
@@ -68,6 +70,7 @@ class Function:
 
 
 _Tensor = None
+_recorder = None  # the Recorder of hubel/training/traced.py while it records a step
 
 
 def _tensor_class():

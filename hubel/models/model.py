@@ -70,11 +70,14 @@ class Model(Layer):
 
     # --- training (delegated to hubel.training.Trainer) ---------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                **kwargs) -> None:
-        """Choose optimizer, loss(es) and metrics, by object or by name."""
+                jit_compile: bool = False) -> None:
+        """Choose optimizer, loss(es) and metrics, by object or by name. jit_compile=True
+        records the training step once and replays it without building the graph again
+        (hubel/training/traced.py); its results equal the eager step's."""
         from hubel.training.trainer import Trainer
 
-        self.trainer = Trainer(self, optimizer, loss, metrics, loss_weights, **kwargs)
+        self.trainer = Trainer(self, optimizer, loss, metrics, loss_weights,
+                               jit_compile=jit_compile)
 
     def _trainer(self):
         if self.trainer is None:

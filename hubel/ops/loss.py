@@ -53,6 +53,28 @@ class SparseSoftmaxCrossEntropy(Function):
         return g, None
 
 
+class PickLabels(Function):
+    """ℓ_i = p[i, y_i], each row's entry at its label;  gp = g at those entries, 0 elsewhere.
+
+    Shapes: p (N, K), labels y (N,) integers in [0, K) -> (N,). The labels are an input
+    of the op (not an index fixed in its options), so a traced step reads each batch's.
+    """
+
+    def forward(self, p, y):
+        self.shape, self.y = p.shape, y
+        return p[np.arange(p.shape[0]), y]
+
+    def backward(self, g):
+        gp = np.zeros(self.shape, g.dtype)
+        gp[np.arange(g.shape[0]), self.y] = g
+        return gp, None
+
+
+def pick_labels(p, labels):
+    """p[i, labels[i]] for every row i: (N, K), (N,) -> (N,)."""
+    return PickLabels.apply(p, labels)
+
+
 def _fast_ok(z, y) -> bool:
     return (_fast is not None and type(z) is np.ndarray and z.ndim == 2 and z.shape[1] > 0
             and z.dtype.kind == "f" and z.flags.c_contiguous and type(y) is np.ndarray

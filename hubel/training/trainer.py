@@ -16,7 +16,7 @@ from hubel import metrics as metrics_module
 from hubel import optimizers
 from hubel import random as hrandom
 from hubel.autograd.grad_mode import no_grad
-from hubel.tensor import Tensor
+from hubel.tensor import Tensor, array_of
 from hubel.training.callbacks.base import CallbackList
 from hubel.training.callbacks.history import History
 from hubel.training.callbacks.progbar import ProgbarLogger
@@ -47,7 +47,8 @@ def _take(x, idx):
 class Trainer:
     """Holds the optimizer, loss(es) and metrics of a compiled model and runs its loops."""
 
-    def __init__(self, model, optimizer, loss, metrics=None, loss_weights=None):
+    def __init__(self, model, optimizer, loss, metrics=None, loss_weights=None,
+                 jit_compile: bool = False):
         if loss is None:
             raise ValueError(f"compile: model '{model.name}' needs a loss (e.g. "
                              "loss='sparse_categorical_crossentropy')")
@@ -60,6 +61,12 @@ class Trainer:
         self.epoch = 0
         self.step_in_epoch = 0
         self.epoch_rng_state = None
+        if jit_compile:
+            from hubel.training.traced import TracedStep
+
+            self.traced = TracedStep(self)
+        else:
+            self.traced = None
 
     # --- one batch ---------------------------------------------------------------------
     def compute_loss(self, y, out, penalties=None) -> Tensor:
@@ -81,11 +88,22 @@ class Trainer:
         return total
 
     def train_step(self, x, y) -> dict:
-        """Forward, loss, backward, update on one batch; returns {'loss', metrics...}."""
+        """Forward, loss, backward, update on one batch; returns {'loss', metrics...}.
+        With jit_compile=True the step is traced once and replayed (traced.py)."""
         x = _float_array(x)
+        if self.traced is not None:
+            return self.traced(_as_list(x), [array_of(v)
+                                             for v in _as_list(y)])
+        return self._eager_step(x, y)
+
+    def _eager_step(self, x, y) -> dict:
         out = self.model(*_as_list(x), training=True)
         params, penalties = self.model._training_lists()
         loss = self.compute_loss(y, out, penalties)
+        return self._finish_step(params, loss, y, out)
+
+    def _finish_step(self, params, loss, y, out) -> dict:
+        """Backward from the loss, update, and the logs of an eager step."""
         for w in params:
             w.grad = None
         loss.backward()
@@ -99,8 +117,12 @@ class Trainer:
         return self._logs(loss, y, out)
 
     def _logs(self, loss, y, out) -> dict:
-        logs = {"loss": float(loss.data)}
-        first_y, first_out = _as_list(y)[0], _as_list(out)[0].data
+        return self._logs_of(loss.data, y, _as_list(out)[0].data)
+
+    def _logs_of(self, loss, y, first_out) -> dict:
+        """{'loss', metric names...} of a loss array and the first output's array."""
+        logs = {"loss": float(loss)}
+        first_y = _as_list(y)[0]
         for m in self.metrics:
             logs[m.name] = m.fn(first_y, first_out)
         return logs
@@ -119,7 +141,7 @@ class Trainer:
         """
         arrays = y is not None or isinstance(x, np.ndarray)
         if arrays:
-            x, y = _float_array(x), np.asarray(getattr(y, "data", y)) if not isinstance(
+            x, y = _float_array(x), array_of(y) if not isinstance(
                 y, (list, tuple)) else [np.asarray(v) for v in y]
             n = _length(x)
             ny = _length(y) if isinstance(y, list) else len(y)
@@ -205,7 +227,7 @@ class Trainer:
         """
         if y is not None or isinstance(x, np.ndarray):
             x = _float_array(x)
-            y = np.asarray(getattr(y, "data", y)) if not isinstance(y, (list, tuple)) else y
+            y = array_of(y) if not isinstance(y, (list, tuple)) else y
             n = _length(x)
             if n != (len(y) if not isinstance(y, list) else _length(y)):
                 raise ValueError(f"evaluate: x has {n} examples but y has "

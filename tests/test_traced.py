@@ -1,0 +1,150 @@
+"""The traced training step (compile(jit_compile=True)) against the eager step, the
+reference path: same losses and same weights after training, step by step."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import hubel
+from hubel import random as hrandom
+from hubel.layers import (
+    Add,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    Layer,
+    MaxPooling2D,
+)
+from hubel.models import Model, Sequential
+
+RNG = np.random.default_rng(0)
+
+
+def _twins(build, jit_kwargs=None, optimizer=lambda: hubel.optimizers.SGD(0.05, momentum=0.9),
+           loss="sparse_categorical_crossentropy", metrics=None):
+    """An eager model and a jit_compile=True copy of it with the same weights."""
+    eager, jit = build(), build()
+    jit.set_weights(eager.get_weights())
+    eager.compile(optimizer=optimizer(), loss=loss, metrics=metrics)
+    jit.compile(optimizer=optimizer(), loss=loss, metrics=metrics, jit_compile=True)
+    return eager, jit
+
+
+def _train_both(eager, jit, batches, seed=3):
+    logs = []
+    for model in (eager, jit):
+        hrandom.seed(seed)
+        logs.append([model.train_on_batch(x, y) for x, y in batches])
+    return logs
+
+
+def _assert_same(eager, jit, logs, rtol=1e-5, atol=1e-6):
+    for a, b in zip(*logs):
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_allclose(a[key], b[key], rtol=rtol, atol=atol)
+    for a, b in zip(eager.get_weights(), jit.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _lenet_like():
+    model = Sequential([Conv2D(4, 3, padding="same", activation="relu"), MaxPooling2D(2),
+                        Conv2D(6, 3, activation="relu", kernel_regularizer="l2"),
+                        BatchNormalization(), Flatten(), Dropout(0.3), Dense(16, activation="relu"),
+                        Dense(5)])
+    model.build((None, 10, 10, 1))
+    return model
+
+
+def test_replay_equals_the_eager_step_with_norm_dropout_and_penalty():
+    eager, jit = _twins(_lenet_like, loss=hubel.losses.SparseCategoricalCrossentropy(
+        from_logits=True), metrics=["accuracy"])
+    batches = [(RNG.standard_normal((8, 10, 10, 1)).astype(np.float32),
+                RNG.integers(0, 5, 8)) for _ in range(6)]
+    logs = _train_both(eager, jit, batches)
+    assert jit.trainer.traced.recordings, "the step was never replayed"
+    assert not jit.trainer.traced.given_up
+    _assert_same(eager, jit, logs)
+    # the running statistics of batch norm moved in the replayed steps too
+    bn = [la for la in jit.layers if isinstance(la, BatchNormalization)][0]
+    assert not np.allclose(bn.moving_mean.data, 0)
+
+
+def test_the_replay_computes_new_gradients_every_step():
+    # the same batch, replayed: the loss keeps falling, so the update is not frozen
+    # (softmax probabilities and the loss's default: −log p[y])
+    eager, jit = _twins(lambda: Sequential([Dense(32, activation="relu"),
+                                            Dense(3, activation="softmax")]))
+    x, y = RNG.standard_normal((16, 6)).astype(np.float32), RNG.integers(0, 3, 16)
+    logs = _train_both(eager, jit, [(x, y)] * 12)
+    assert jit.trainer.traced.recordings and not jit.trainer.traced.given_up
+    assert logs[1][-1]["loss"] < logs[1][3]["loss"] < logs[1][0]["loss"]
+    _assert_same(eager, jit, logs)
+    w = jit.trainable_weights[0]
+    assert w.grad is not None and w.grad.shape == w.data.shape
+
+
+def test_fit_with_a_smaller_last_batch_and_other_losses():
+    x, y = RNG.standard_normal((50, 6)).astype(np.float32), RNG.standard_normal((50, 2))
+    eager, jit = _twins(lambda: Sequential([Dense(8, activation="tanh"), Dense(2)]),
+                        optimizer=lambda: hubel.optimizers.Adam(0.01), loss="mse")
+    for model in (eager, jit):
+        hrandom.seed(5)
+        model.fit(x, y.astype(np.float32), batch_size=16, epochs=3, verbose=0)
+    assert len(jit.trainer.traced.recordings) == 2  # batches of 16 and the last of 2
+    for a, b in zip(eager.get_weights(), jit.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_loaded_weights_are_used_by_the_replay():
+    eager, jit = _twins(lambda: Sequential([Dense(8, activation="relu"), Dense(3)]))
+    x, y = RNG.standard_normal((8, 4)).astype(np.float32), RNG.integers(0, 3, 8)
+    _train_both(eager, jit, [(x, y)] * 4)
+    fresh = [RNG.standard_normal(w.shape).astype(np.float32) for w in eager.get_weights()]
+    eager.set_weights(fresh)
+    jit.set_weights(fresh)
+    logs = _train_both(eager, jit, [(x, y)] * 3)
+    _assert_same(eager, jit, logs)
+
+
+def test_a_functional_model_with_two_inputs():
+    def build():
+        a, b = Input(shape=(5,)), Input(shape=(5,))
+        h = Add()([Dense(7, activation="relu")(a), Dense(7)(b)])
+        return Model([a, b], Dense(3)(h))
+
+    eager, jit = _twins(build)
+    batches = [([RNG.standard_normal((6, 5)).astype(np.float32) for _ in range(2)],
+                RNG.integers(0, 3, 6)) for _ in range(5)]
+    logs = _train_both(eager, jit, batches)
+    assert jit.trainer.traced.recordings
+    _assert_same(eager, jit, logs)
+
+
+class _HandMadeNoise(Layer):
+    """Adds noise drawn in Python outside any op: a constant that changes every step."""
+
+    def call(self, x):
+        return x + hubel.tensor(hrandom.rng().standard_normal(x.shape).astype(np.float32))
+
+
+def test_a_step_it_cannot_replay_stays_eager_and_says_so():
+    eager, jit = _twins(lambda: Sequential([Dense(8), _HandMadeNoise(), Dense(3)]))
+    batches = [(RNG.standard_normal((4, 3)).astype(np.float32), RNG.integers(0, 3, 4))
+               for _ in range(8)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logs = _train_both(eager, jit, batches)
+    assert jit.trainer.traced.given_up and not jit.trainer.traced.recordings
+    assert any("jit_compile=True cannot trace" in str(w.message) for w in caught)
+    _assert_same(eager, jit, logs)
+
+
+def test_compile_rejects_unknown_options():
+    model = Sequential([Dense(2)])
+    with pytest.raises(TypeError):
+        model.compile(optimizer="sgd", loss="mse", jit_compiled=True)

@@ -94,3 +94,26 @@ def test_strided_or_multichannel_layers_keep_im2col():
     assert not conv.single_channel_direct((8, 28, 28, 1), (1, 1), (2, 2), 1)
     assert not conv.single_channel_direct((8, 28, 28, 3), (1, 1), (1, 1), 1)
     assert not conv.single_channel_direct((8, 28, 1), (1,), (1,), 1)  # Conv1D
+
+
+@pytest.mark.parametrize("shape, kernel, pads", [
+    ((64, 28, 28), (5, 5), ((2, 2), (2, 2))),   # LeNet-5's C1 on MNIST, 'same': parallel
+    ((3, 9, 7), (3, 2), ((0, 2), (3, 1))),      # serial, uneven pads on every side
+])
+def test_direct_kernels_pad_inside_as_torch_pads(shape, kernel, pads):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((*kernel, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    xt, wt, bt = _torch_conv(np.pad(x, ((0, 0), *pads)), w, b)
+    wt.requires_grad_(True)
+    yt = torch.nn.functional.conv2d(xt, wt, bt).permute(0, 2, 3, 1)
+    y = direct.forward(x, w, b, relu=True, pads=pads)
+    np.testing.assert_allclose(y, yt.clamp(min=0).detach().numpy(), rtol=1e-5, atol=1e-4)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    (yt * torch.tensor(gy, dtype=torch.float64)).sum().backward()
+    gw = direct.kernel_gradient(x, gy, kernel, pads)
+    np.testing.assert_allclose(gw, wt.grad.permute(2, 3, 0, 1)[..., 0].numpy(), rtol=1e-4,
+                               atol=1e-3)
+    with pytest.raises(ValueError, match="does not fit"):
+        direct.kernel_gradient(x, gy[:, 1:], kernel, pads)

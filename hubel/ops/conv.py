@@ -258,11 +258,9 @@ class ConvND(Function):
         self.direct = self.fast and single_channel_direct(x.shape, strides, dilation, groups)
         self.winograd = self.fast and not self.direct and winograd.applies(
             x.shape, out, kernel, strides, dilation, groups, w.shape[-1])
-        # (Winograd and im2col pad inside their kernels: only the direct one needs a copy)
-        x_pad = _pad(x, pads) if self.direct else None
         kept = None  # (images, cols) blocks kept for the kernel gradient
-        if self.direct:  # (bias and ReLU inside)
-            y = _direct.forward(x_pad[..., 0], w[..., 0, :], b, relu)
+        if self.direct:  # (bias, ReLU and the zero padding inside)
+            y = _direct.forward(x[..., 0], w[..., 0, :], b, relu, pads)
         elif self.winograd:  # (bias and ReLU inside)
             if any(self.needs_grad[:2]):  # its backward pass needs U, and V for gW
                 y, saved = winograd.conv3x3(x, w, b, pads, relu, keep=True)
@@ -296,11 +294,9 @@ class ConvND(Function):
         self.geom = (padded_shape, out, kernel, strides, dilation, pads, groups)
         self.blocks = self.fast and groups == 1  # backward block by block (else whole)
         # a small layer's columns are kept for gW rather than gathered again (LeNet-5's C3:
-        # 7.7 MB, 1.1 ms a step); then the input is not needed. The direct kernel's
-        # gradient reads the padded input (padding it again cost 3-6% of a layer's step)
+        # 7.7 MB, 1.1 ms a step); then the input is not needed
         self.cols = kept
-        self.x = (x_pad if self.direct else x) \
-            if self.needs_grad[1] and not self.winograd and self.cols is None else None
+        self.x = x if self.needs_grad[1] and not self.winograd and self.cols is None else None
         self.w2 = w2 if self.needs_grad[0] else None
         return y.reshape((x.shape[0], *out, w.shape[-1]))
 
@@ -325,9 +321,9 @@ class ConvND(Function):
         _, out, kernel, strides, dilation, pads, _ = self.geom
         per_image, f = math.prod(out), g2.shape[-1]
         gw = None
-        if self.needs_grad[1] and self.direct:  # (self.x: the padded input)
+        if self.needs_grad[1] and self.direct:  # (self.x: the input, padded inside)
             gw = _direct.kernel_gradient(self.x[..., 0],
-                                         g2.reshape(self.x_shape[0], *out, f), kernel)
+                                         g2.reshape(self.x_shape[0], *out, f), kernel, pads)
             gw = gw.reshape(*kernel, 1, f)
         elif self.needs_grad[1]:
             blocks = self.cols if self.cols is not None else \

@@ -182,10 +182,10 @@ def kernel_gradient(x: np.ndarray, gy: np.ndarray, kernel: tuple,
     (N, H, W) with zeros `pads` around it, as in forward."""
     n, ho, wo, f = gy.shape
     kh, kw = kernel
-    if _geometry(x.shape, kernel, pads)[:2] != (ho, wo):
+    ho_x, wo_x, top, left = _geometry(x.shape, kernel, pads)
+    if (ho_x, wo_x) != (ho, wo):
         raise ValueError(f"direct convolution: gy of shape {gy.shape} does not fit an "
                          f"input of shape {x.shape} with pads {pads}")
-    top, left = int(pads[0][0]), int(pads[1][0])
     dtype = np.result_type(x, gy)
     tasks = 1 if gy.size < _SERIAL else max(1, min(n, numba.get_num_threads()))
     parts = np.zeros((tasks, kh, kw, wo * f), dtype)

@@ -38,6 +38,8 @@ requires_pool = pytest.mark.skipif(not threads.one_pool() or not blas._get_drive
     ((100, 1), (1, 1)),           # one column
     ((12800, 150), (150, 16)),    # LeNet-5's C3 product
     ((160, 90), (90, 200)),       # wider than tall, rows enough per thread: split by rows
+    ((128, 784), (784, 256)),     # deep: split along k (mlp's first layer)
+    ((20, 2001), (2001, 9)),      # deep, shares of k that differ by one
 ])
 def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
     rng = np.random.default_rng(0)
@@ -62,6 +64,7 @@ def test_matmul_matches_the_reference_in_every_layout(a_shape, b_shape, dtype):
     ((160, 90), (90, 200), (2, 1)),   # wider than tall, 80 rows per thread: by rows
     ((40, 90), (90, 200), (1, 2)),    # too few rows per thread: along the longer side
     ((300, 70), (70, 50), (2, 1)),    # taller than wide: by rows
+    ((128, 784), (784, 256), (1, 1)),  # deep: along k instead (depth 2, below)
 ])
 def test_a_plain_product_is_split_by_rows_when_each_thread_gets_enough(a_shape, b_shape,
                                                                        parts):
@@ -72,7 +75,8 @@ def test_a_plain_product_is_split_by_rows_when_each_thread_gets_enough(a_shape, 
     try:
         hubel.set_num_threads(2)
         args = blas._arguments(a, b, None, False)
-        assert tuple(args[-5:-3]) == parts  # (row_parts, col_parts)
+        assert tuple(args[19:21]) == parts  # (row_parts, col_parts)
+        assert args[22] == (2 if parts == (1, 1) else 1)  # depth: shares of k
         np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
     finally:
         hubel.set_num_threads(threads_before)
@@ -156,10 +160,10 @@ def test_the_parallel_driver_keeps_its_parallel_loop_after_a_serial_product_ran_
         "from hubel.backends import blas\n"
         "blas._get_drivers()\n"
         "a = np.ones((4, 4), np.float32)\n"
-        "assert blas._arguments(a, a, None, False)[-2]  # serial\n"
+        "assert blas._arguments(a, a, None, False)[-3]  # serial\n"
         "blas.matmul(a, a)\n"
         "b = np.ones((512, 512), np.float32)\n"
-        "assert not blas._arguments(b, b, None, False)[-2]  # split\n"
+        "assert not blas._arguments(b, b, None, False)[-3]  # split\n"
         "assert np.array_equal(blas.matmul(b, b), np.full((512, 512), 512, np.float32))\n"
         "parallel, serial = blas._drivers[:2]\n"
         "loops = [[bool((c.metadata or {}).get('parfors')) for c in d.overloads.values()]\n"

@@ -84,8 +84,57 @@ def test_the_replay_computes_new_gradients_every_step():
     assert jit.trainer.traced.recordings and not jit.trainer.traced.given_up
     assert logs[1][-1]["loss"] < logs[1][3]["loss"] < logs[1][0]["loss"]
     _assert_same(eager, jit, logs)
-    w = jit.trainable_weights[0]
-    assert w.grad is not None and w.grad.shape == w.data.shape
+    # SGD updated the weights inside the backward pass, as their gradients were made
+    rec = next(iter(jit.trainer.traced.recordings.values()))
+    assert len(rec.in_backward) == 4  # both layers' kernels and biases
+    assert all(w.grad is None for w in jit.trainable_weights)
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda: hubel.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    lambda: hubel.optimizers.SGD(0.1),
+    lambda: hubel.optimizers.SGD(0.05, momentum=0.9, clipnorm=0.5),  # (after backward)
+    lambda: hubel.optimizers.Adam(0.01),  # (after backward: Adam does not opt in)
+])
+def test_updates_in_the_backward_pass_equal_the_updates_after_it(optimizer):
+    def build():
+        model = Sequential([Dense(48, activation="relu"), Dense(40, activation="relu"),
+                            Dense(4)])
+        model.build((None, 300))  # (the first layer's gradient on the threads, in blocks)
+        return model
+
+    eager, jit = _twins(build, optimizer=optimizer)
+    batches = [(RNG.standard_normal((64, 300)).astype(np.float32), RNG.integers(0, 4, 64))
+               for _ in range(6)]
+    logs = _train_both(eager, jit, batches)
+    _assert_same(eager, jit, logs)
+    opt = jit.trainer.optimizer
+    in_backward = opt.in_backward(jit.trainable_weights[0], 0.1) is not None
+    assert in_backward == (isinstance(opt, hubel.optimizers.SGD) and not opt.clipnorm)
+    assert all((w.grad is None) == in_backward for w in jit.trainable_weights)
+    for a, b in zip(eager.trainer.optimizer.state_dict()["slots"].values(),
+                    opt.state_dict()["slots"].values()):
+        for key in a:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6)
+
+
+def test_a_weight_two_ops_read_is_updated_after_the_backward_pass():
+    """A layer called twice, and a kernel with a penalty: its weight is read by more than
+    one op, so no backward may update it early (the other op would read the new value)."""
+    def build():
+        x = Input(shape=(6,))
+        shared = Dense(6, activation="relu")
+        h = shared(shared(x))
+        return Model(x, Dense(3, kernel_regularizer="l2")(h))
+
+    eager, jit = _twins(build)
+    batches = [(RNG.standard_normal((8, 6)).astype(np.float32), RNG.integers(0, 3, 8))
+               for _ in range(5)]
+    logs = _train_both(eager, jit, batches)
+    _assert_same(eager, jit, logs)
+    rec = next(iter(jit.trainer.traced.recordings.values()))
+    assert [w.shape for _, _, w in rec.in_backward] == [(3,)]  # only the last bias
+    assert sum(w.grad is None for w in jit.trainable_weights) == 1
 
 
 def test_fit_with_a_smaller_last_batch_and_other_losses():

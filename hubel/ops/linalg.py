@@ -55,7 +55,15 @@ class Affine(Function):
     The bias is added into the product's own buffer, and the backward pass needs no
     broadcast reduction: one array and one graph node fewer than matmul + add. With
     relu=True the ReLU runs in the same pass, y = max(x @ W + b, 0), and backward first
-    masks gy by [y > 0] (summing gb in that pass)."""
+    masks gy by [y > 0] (summing gb in that pass).
+
+    The traced step may hand backward the weight's and the bias's updates (`updates`,
+    {input index: InBackward}, hubel/optimizers/optimizer.py): it then applies them to
+    the gradients it makes (SGD: gW as BLAS makes it, hubel/backends/sgd_product.py) and
+    returns None for those inputs."""
+
+    update_inputs = (1, 2)  # the inputs whose updates backward can apply (W, b)
+    updates = None
 
     def forward(self, x, w, b, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
@@ -77,8 +85,23 @@ class Affine(Function):
         else:
             gb = leading_sum(g2) if self.needs_grad[2] else None
         gx = blas.matmul(g2, self.w.T).reshape(self.x_shape) if self.needs_grad[0] else None
+        if self.updates is not None:  # (after gx: it reads W as it was)
+            return gx, *self._apply(self.updates, g2, gb)
         gw = blas.matmul(self.x2.T, g2) if self.needs_grad[1] else None
         return gx, gw, gb
+
+    def _apply(self, updates, g2, gb):
+        """(gW, gb) after applying the updates handed over (None for those applied)."""
+        gw = None
+        if self.needs_grad[1]:
+            if 1 in updates:
+                updates[1].product(self.x2, g2)
+            else:
+                gw = blas.matmul(self.x2.T, g2)
+        if gb is not None and 2 in updates:
+            updates[2].apply(gb)
+            gb = None
+        return gw, gb
 
 
 def affine(x, w, b=None, relu: bool = False):

@@ -47,12 +47,27 @@ class Optimizer:
                     g = g * (self.clipnorm / norm)
             if self.weight_decay:
                 w.data -= lr * self.weight_decay * w.data
-            state = self.slots.setdefault(w.name or str(id(w)), {})
-            self.update(w.data, g, state, lr)
+            self.update(w.data, g, self.state_of(w), lr)
         self.iterations += 1
+
+    def state_of(self, w) -> dict:
+        """The slots of weight w (SGD's velocity, Adam's moments), made empty if new."""
+        return self.slots.setdefault(w.name or str(id(w)), {})
+
+    def in_backward(self, w, lr: float) -> InBackward | None:
+        """How to update weight w inside the backward pass, as soon as its gradient is
+        made (the traced step: hubel/training/traced.py), or None: after the backward
+        pass, by apply_gradients. An optimizer that opts in must give the same update
+        either way; the base class does not."""
+        return None
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr: float) -> None:
         raise NotImplementedError
+
+    def _plain(self) -> bool:
+        """Whether apply_gradients would pass each gradient to update unchanged."""
+        return (not self.clipvalue and not self.clipnorm and not self.weight_decay
+                and type(self).apply_gradients is Optimizer.apply_gradients)
 
     def get_config(self) -> dict:
         lr = self.learning_rate
@@ -74,3 +89,23 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
+
+
+class InBackward:
+    """One weight's update of one step, made inside the backward pass: `apply(g)` with its
+    whole gradient, or `product(a, b)` with the gradient given as aᵀ @ b (a fully
+    connected layer's), which an optimizer may compute and apply in one pass."""
+
+    def __init__(self, optimizer: Optimizer, w, lr: float):
+        self.optimizer, self.w, self.lr = optimizer, w, lr
+        self.state = optimizer.state_of(w)
+
+    def apply(self, g: np.ndarray) -> None:
+        w = self.w.data
+        self.optimizer.update(w, g if g.dtype == w.dtype else g.astype(w.dtype), self.state,
+                              self.lr)
+
+    def product(self, a: np.ndarray, b: np.ndarray) -> None:
+        from hubel.backends import blas
+
+        self.apply(blas.matmul(a.T, b))

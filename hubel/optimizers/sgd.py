@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubel.optimizers.optimizer import Optimizer
+from hubel.backends.sgd_product import sgd_product_update
+from hubel.optimizers.optimizer import InBackward, Optimizer
 
 try:  # one fused pass per weight; the NumPy lines below are the reference and the fallback
     from hubel.backends.kernels import optim_numba as _fast
@@ -27,9 +28,7 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= lr * g
             return
-        v = state.get("velocity")
-        if v is None:  # (zeros, so the first step takes the same path: v = μ·0 + g = g)
-            v = state["velocity"] = np.zeros_like(g, dtype=np.result_type(w, g))
+        v = _velocity(state, w, g.dtype)
         if _fused(w, g, v):
             t = w.dtype.type
             _fast.sgd_momentum(w.reshape(-1), g.reshape(-1), v.reshape(-1), t(lr),
@@ -42,8 +41,33 @@ class SGD(Optimizer):
         else:
             w -= lr * v
 
+    def in_backward(self, w, lr: float) -> InBackward | None:
+        """The update made as soon as w's gradient is (SGD's is element by element, so
+        the same whenever it is made); a fully connected layer's gradient aᵀ @ b is
+        applied block by block as BLAS makes it (hubel/backends/sgd_product.py)."""
+        if not self._plain() or type(self).update is not SGD.update:
+            return None
+        return _SGDInBackward(self, w, lr)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class _SGDInBackward(InBackward):
+    def product(self, a, b) -> None:
+        sgd, w = self.optimizer, self.w.data
+        v = _velocity(self.state, w, a.dtype) if sgd.momentum else None
+        if not sgd_product_update(a, b, w, v, self.lr, sgd.momentum, sgd.nesterov):
+            super().product(a, b)
+
+
+def _velocity(state: dict, w, g_dtype):
+    """v of weight w, zeros at first (so the first step takes the same path:
+    v = μ·0 + g = g)."""
+    v = state.get("velocity")
+    if v is None:
+        v = state["velocity"] = np.zeros_like(w, dtype=np.result_type(w, g_dtype))
+    return v
 
 
 def _fused(w, g, v) -> bool:

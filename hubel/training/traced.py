@@ -71,6 +71,7 @@ class Recording:
             if k not in kept:
                 self.nodes[j].free += (k,)
         self.params = list(params)
+        self.in_backward = _updates_in_backward(self.nodes, self.params)
 
     def same_as(self, other: Recording) -> bool:
         """Whether two recordings hold the same ops on the same inputs."""
@@ -88,9 +89,10 @@ class Recording:
                 return False
         return True
 
-    def run(self, xs, ys):
+    def run(self, xs, ys, updates=None):
         """One training step's forward and backward: (loss array, output arrays, the
-        gradients of params in order)."""
+        gradients of params in order). updates: {op index: {input index: InBackward}},
+        handed to those ops' backward, which apply them (their gradients come back None)."""
         nodes = self.nodes
         values = [None] * len(nodes)
         for k, node in enumerate(nodes):
@@ -110,6 +112,8 @@ class Recording:
             grads[k] = None
             fn = node.fn
             if g is not None and True in node.needs:
+                if updates and k in updates:
+                    fn.updates = updates[k]
                 in_grads = fn.backward(g)
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
@@ -137,6 +141,28 @@ class Recording:
                 given.add(id(g))
             result.append(g)
         return loss, outs, result
+
+
+def _updates_in_backward(nodes, params) -> list:
+    """(op index, input index, weight) of the weights whose update that op's backward can
+    make (its class lists the input in `update_inputs`): trainable weights that op alone
+    reads, so no later op of the backward pass sees them updated."""
+    readers: dict = {}
+    for node in nodes:
+        for kind, ref in node.args:
+            if kind == _WEIGHT or kind == _DATA:
+                readers[id(ref)] = readers.get(id(ref), 0) + 1
+    trainable = {id(w) for w in params}
+    found = []
+    for k, node in enumerate(nodes):
+        for i in getattr(node.cls, "update_inputs", ()):
+            if i >= len(node.args) or not node.needs[i]:
+                continue
+            kind, w = node.args[i]
+            if kind == _WEIGHT and id(w) in trainable and readers[id(w)] == 1 and \
+                    node.shapes[i] == w.data.shape:
+                found.append((k, i, w))
+    return found
 
 
 def _value(role, values, xs, ys):
@@ -312,10 +338,19 @@ class TracedStep:
         tr = self.trainer
         for w in rec.params:  # (as eager: last step's gradients are not held through this
             w.grad = None     # one; VGG-11's 38 MB raised the step's peak by as much)
-        loss, outs, grads = rec.run(xs, ys)
+        # weights read by one op only are updated by that op's backward, as their gradient
+        # is made, when the optimizer can (SGD; their .grad stays None)
+        opt, updates = tr.optimizer, {}
+        if rec.in_backward:
+            lr = opt.lr
+            for k, i, w in rec.in_backward:
+                update = opt.in_backward(w, lr)
+                if update is not None:
+                    updates.setdefault(k, {})[i] = update
+        loss, outs, grads = rec.run(xs, ys, updates)
         for w, g in zip(rec.params, grads):
             w.grad = g
-        tr.optimizer.apply_gradients(list(zip(grads, rec.params)))
+        opt.apply_gradients(list(zip(grads, rec.params)))
         return tr._logs_of(loss, ys, outs[0])
 
     def _give_up(self, why: str) -> None:

@@ -24,6 +24,12 @@ def _sgd_momentum(w, g, v, lr, mu, nesterov):  # pragma: no cover - compiled
         w[i] -= lr * (g[i] + mu * vi) if nesterov else lr * vi
 
 
+@njit(cache=True)
+def _sgd_plain(w, g, lr):  # pragma: no cover - compiled
+    for i in range(uint64(w.size)):
+        w[i] -= lr * g[i]
+
+
 @njit(parallel=True, cache=True)
 def _sgd_momentum_parallel(w, g, v, lr, mu, nesterov):  # pragma: no cover - compiled
     n = w.size

@@ -526,6 +526,7 @@ def main(argv=None) -> None:
             row = {"workload": name, "mode": mode, "batch": batch,
                    "hubel_img_s": rates["hubel"], "torch_img_s": rates["torch"],
                    "hubel_img_s_range": spread["hubel"], "torch_img_s_range": spread["torch"],
+                   "hubel_jit_img_s_range": spread.get("hubel_jit"),
                    "compile_img_s": rates.get("compile"),
                    "hubel_jit_img_s": rates.get("hubel_jit"),
                    "torch_malloc_img_s": rates.get("torch_malloc"),
@@ -609,9 +610,18 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
               "steps (framework, model, batch, optimizer state and kernels loaded): the "
               "working memory of a step.", "", "## Where the time goes in the missed targets",
               ""]
-    for r in rows:
-        if _best_ratio(r) >= TARGETS[(r["workload"], r["mode"])]:
-            continue
+    missed = [r for r in rows if _best_ratio(r) < TARGETS[(r["workload"], r["mode"])]]
+    if not missed:
+        lines.append("None: every target was met in this run.")
+    thin = [r for r in rows if r not in missed
+            and _best_ratio(r) < 1.1 * TARGETS[(r["workload"], r["mode"])]]
+    if thin and any("hubel_img_s_range" in r for r in thin):
+        lines += ["", "Met by less than 10% (the chunks' spread shows how much the host's "
+                  "noise can move the median):", ""]
+        lines += [f"- {r['workload']} {r['mode']}: {_best_ratio(r):.2f} against "
+                  f"{TARGETS[(r['workload'], r['mode'])]:.1f}.{_chunks(r)}" for r in thin]
+        lines.append("")
+    for r in missed:
         torch_ms = 1000 * r["batch"] / r["torch_img_s"]
         rest = r["step_ms"] - r["gemm_ms"]
         lines.append(
@@ -631,7 +641,12 @@ def _chunks(r: dict) -> str:
         return ""
     (hl, hh), (tl, th) = r["hubel_img_s_range"], r["torch_img_s_range"]
     ms = [1000 * r["batch"] / v for v in (hh, hl, th, tl)]
-    return (f" Chunks: hubel {ms[0]:.1f}-{ms[1]:.1f} ms per step, torch {ms[2]:.1f}-"
+    jit = ""
+    if r.get("hubel_jit_img_s_range"):
+        jl, jh = r["hubel_jit_img_s_range"]
+        jit = (f", hubel jit_compile {1000 * r['batch'] / jh:.1f}-{1000 * r['batch'] / jl:.1f}"
+               f" ms")
+    return (f" Chunks: hubel {ms[0]:.1f}-{ms[1]:.1f} ms per step{jit}, torch {ms[2]:.1f}-"
             f"{ms[3]:.1f} ms (best hubel against best torch: {hh / th:.2f}).")
 
 

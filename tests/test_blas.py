@@ -112,6 +112,12 @@ def test_matmul_writes_into_a_row_block_of_a_larger_array_and_one_thread_works()
     assert blas.matmul(a, b, out=out) is out
     np.testing.assert_allclose(out, _reference(a, b), rtol=1e-4, atol=1e-4)
     assert not big[:, :5].any() and not big[:, 53:].any()
+    deep_a = rng.standard_normal((40, 600)).astype(np.float32)  # split along k
+    deep_b = rng.standard_normal((600, 48)).astype(np.float32)
+    out[:40] = 1.0
+    blas.matmul(deep_a, deep_b, out=out[:40], accumulate=True)
+    np.testing.assert_allclose(out[:40], _reference(deep_a, deep_b) + 1, rtol=1e-4, atol=1e-3)
+    assert not big[:, :5].any() and not big[:, 53:].any()
     hubel.set_num_threads(1)
     try:
         np.testing.assert_allclose(blas.matmul(a, b), _reference(a, b), rtol=1e-4, atol=1e-4)

@@ -7,7 +7,8 @@ product while the next Numba kernel wants the cores, and Numba's workers, when t
 (OpenMP), slow the next product (measured on 2 cores: ResNet-20 training 2-3x slower). So
 hubel keeps one pool (hubel.backends.threads): NumPy's OpenBLAS runs each call on the
 calling thread only, and `matmul` splits a product over Numba's workers, by blocks of
-output rows (of columns, when the output is wider than tall) or by matrices of a batch,
+output rows (of columns, when the output is wider than tall), by matrices of a batch, or
+along k for a product much deeper than it is tall or wide (partial products summed),
 each block one single-threaded GEMM (of the BLAS chosen below), called through its
 address from the compiled loop. Measured against np.matmul with OpenBLAS's own two
 threads: the same speed on large products (mlp's within 5%), 1.2x on LeNet-5's

@@ -24,10 +24,10 @@ import math
 import numpy as np
 
 from hubel.backends import blas
+from hubel.backends.blas import _NO_TRANS, _ROW_MAJOR, _SERIAL_WORK, _TRANS
 from hubel.backends.threads import pool_size
 
 _BLOCK_NUMBERS = 1 << 14  # numbers of one block's gradient (64 KB of float32)
-_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS enum values
 
 _kernels = None  # (parallel, serial) once compiled; False: no BLAS to call
 
@@ -99,7 +99,7 @@ def sgd_product_update(a: np.ndarray, b: np.ndarray, w: np.ndarray, v: np.ndarra
     m, n = w.shape
     threads = pool_size()
     parts = max(1, min(threads, m // 8))
-    serial = parts == 1 or a.shape[0] * m * n < blas._SERIAL_WORK
+    serial = parts == 1 or a.shape[0] * m * n < _SERIAL_WORK
     if serial:
         parts = 1
     block = max(1, min(math.ceil(m / parts), _BLOCK_NUMBERS // max(n, 1)))

@@ -26,6 +26,7 @@ def _torch_conv(xp, w, b):
     ((2, 9, 8), (3, 3), 4, True),       # serial (few outputs)
     ((64, 32, 32), (5, 5), 6, True),    # LeNet-5's C1 on padded MNIST: parallel
     ((40, 31, 30), (5, 5), 6, True),    # parallel, an odd number of output rows
+    ((16, 30, 30), (3, 3), 32, True),   # 3x3: 8 rows a pass, 28 rows = 3 passes + 4
     ((33, 20, 17), (5, 2), 7, False),   # odd sizes, no bias, a non-square kernel
     ((3, 6, 6), (1, 1), 3, True),       # 1x1
 ])

@@ -7,19 +7,23 @@ channels-last output is Wo·F contiguous numbers, j = ow·F + f, and
     y[n, oh, j] = b[f] + Σ_{kh, kw} xe[oh + kh, kw·F + j] · wt[kh, kw, j]
 
 where xe repeats every pixel of the padded image F times (xe[h, w·F + f] = x[h, w]) and wt
-tiles the kernel along the row (wt[kh, kw, ow·F + f] = W[kh, kw, f]). The loop over j is
-the vectorized one; inside it the KH·KW taps are unrolled, because the forward kernel is
-compiled for each kernel size (`_forward_kernel`), so every sum stays in a register. Two output
-rows are computed together: they read the same tiled weights and 6 of their 10 input
-rows (5x5) are shared, 1.1 loads per multiply-add instead of 2 (LeNet-5's C1: 1.1 ->
-0.6 ms; three rows or more no longer unroll and run 4x slower). The kernel gradient is
-the same loop with gy in the place of wt,
+tiles the kernel along the row (wt[kh, kw, ow·F + f] = W[kh, kw, f]). The kernel gradient
+is the same loop with gy in the place of wt,
 
     gwt[kh, kw, j] = Σ_{n, oh} xe[n, oh + kh, kw·F + j] · gy[n, oh, j],   gW = Σ_ow gwt,
 
-two rows of gy per pass over the KH·KW accumulator rows, summed per thread. Indices are
-unsigned offsets from 0 (a signed `base + k` makes LLVM emit gathers). The reference is
-im2col + GEMM in hubel/ops/conv.py.
+summed per thread over its block of images. The loop over j is the vectorized one. Its
+body is written out tap by tap for `rows_per_pass` output rows at once (4 for 5x5): the
+rows read the same tiled weights and share most of their input rows, so each value is
+loaded once for every multiply-add that uses it (forward: 0.65 loads per multiply-add,
+2 for one row), and the gradient adds into each accumulator once per 4 rows, not once
+per row. LLVM neither unrolls such nested tap loops nor vectorizes them rolled, so the
+module holding the kernels is generated for each kernel size, filter count and row
+length (`kernel_source`) and loaded from a file (hubel/backends/kernels/generated.py)
+so that Numba caches it. LeNet-5's C1 (batch 128, 2 threads): forward 0.54-0.9 ->
+0.4-0.5 ms, kernel gradient 1.1-1.5 -> 0.6-0.8 ms. Indices are unsigned offsets from 0
+(a signed `base + k` makes LLVM emit gathers; in the pixel expansion it halved the
+speed). The reference is im2col + GEMM in hubel/ops/conv.py.
 """
 
 from __future__ import annotations
@@ -28,125 +32,172 @@ import functools
 
 import numba
 import numpy as np
-from numba import njit, prange, uint64
+
+from hubel.backends.kernels import generated
 
 _SERIAL = 1 << 16  # fewer output numbers than this: one thread
-_MATH = {"contract"}  # fused multiply-adds; no reassociation or NaN assumptions
+
+
+_ROW_BLOCK_TAPS = 100  # output rows per pass: as many as keep rows·KH·KW at most this
+
+
+def rows_per_pass(kh: int, kw: int) -> int:
+    """Output rows computed together: 4 for a 5x5 kernel, 8 for 3x3, 2 for 7x7."""
+    return max(1, min(8, _ROW_BLOCK_TAPS // (kh * kw)))
+
+
+def _u(value: int) -> str:
+    return f"uint64({value})"
+
+
+def _forward_body(kh: int, kw: int, f: int, length: int, width: int, rows: int) -> str:
+    """Per lane q: s_r = b + Σ_taps xe[row r + i, j·F + q] · wt[i, j, q] for `rows` rows."""
+    pad = " " * 8
+    lines = [f"{pad}s{r} = bt[q]" for r in range(rows)]
+    for i in range(kh):
+        for j in range(kw):
+            lines.append(f"{pad}w = wf[{_u((i * kw + j) * length)} + q]")
+            lines += [f"{pad}s{r} += xf[base + {_u((i + r) * width + j * f)} + q] * w"
+                      for r in range(rows)]
+    lines += [f"{pad}yf[out + {_u(r * length)} + q] = max(s{r}, zero) if relu else s{r}"
+              for r in range(rows)]
+    return "\n".join(lines)
+
+
+def _gradient_body(kh: int, kw: int, f: int, length: int, width: int, rows: int) -> str:
+    """Per lane q: g[i, j, q] += Σ_r xe[row r + i, j·F + q] · gy[row r, q]; each input
+    value is loaded once for all the taps and rows that read it."""
+    pad = " " * 8
+    lines = [f"{pad}g{r} = gf[row + {_u(r * length)} + q]" for r in range(rows)]
+    for r in range(rows + kh - 1):
+        lines += [f"{pad}x{r}_{j} = xf[base + {_u(r * width + j * f)} + q]"
+                  for j in range(kw)]
+    for i in range(kh):
+        for j in range(kw):
+            terms = " + ".join(f"x{i + r}_{j} * g{r}" for r in range(rows))
+            lines.append(f"{pad}af[{_u((i * kw + j) * length)} + q] += {terms}")
+    return "\n".join(lines)
+
+
+_TEMPLATE = '''"""Direct single-channel convolution, {kh}x{kw} kernel, {f} filters, output rows of
+{wo}: written by hubel/backends/kernels/direct_numba.py (see its doc); do not edit."""
+import numpy as np
+from numba import njit, prange, uint64
+
+F, KH, KW, ROWS = {f}, {kh}, {kw}, {rows}
+L, W = {length}, {width}  # numbers in a row of y (Wo·F) and of xe ((Wo + KW − 1)·F)
+MATH = {{"contract"}}
+
+
+@njit(cache=True)
+def expand(image, top, left, xf):
+    """xe[top + h, (left + w)·F + q] = image[h, w] for q < F (the border stays zero)."""
+    h_in, w_in = image.shape
+    for h in range(h_in):
+        start = uint64(top + h) * uint64(W) + uint64(left * F)
+        source = image[h]
+        for w in range(w_in):
+            v = source[w]
+            at = start + uint64(w) * uint64(F)
+            for q in range(F):
+                xf[at + uint64(q)] = v
+
+
+@njit(cache=True, fastmath=MATH)
+def forward_rows(xf, wf, bt, yf, base, out, relu, zero):
+    for lane in range(L):
+        q = uint64(lane)
+{forward_rows}
+
+
+@njit(cache=True, fastmath=MATH)
+def forward_row(xf, wf, bt, yf, base, out, relu, zero):
+    for lane in range(L):
+        q = uint64(lane)
+{forward_row}
+
+
+@njit(cache=True)
+def forward_images(x, top, left, wt, bt, relu, zero, y, start, stop):
+    """y[start:stop] (N, Ho, L) of x (N, H, W) padded by top/left."""
+    ho = y.shape[1]
+    full = ho - ho % ROWS
+    xe = np.zeros((ho + KH - 1) * W, x.dtype)
+    wf = wt.reshape(-1)
+    for image in range(start, stop):
+        expand(x[image], top, left, xe)
+        yf = y[image].reshape(-1)
+        for oh in range(0, full, ROWS):
+            forward_rows(xe, wf, bt, yf, uint64(oh * W), uint64(oh * L), relu, zero)
+        for oh in range(full, ho):
+            forward_row(xe, wf, bt, yf, uint64(oh * W), uint64(oh * L), relu, zero)
+
+
+@njit(parallel=True, cache=True)
+def forward(x, top, left, wt, bt, relu, zero, y):
+    n = x.shape[0]
+    tasks = min(n, 64)
+    for task in prange(tasks):
+        forward_images(x, top, left, wt, bt, relu, zero, y,
+                       task * n // tasks, (task + 1) * n // tasks)
+
+
+@njit(cache=True, fastmath=MATH)
+def gradient_rows(xf, gf, af, base, row):
+    for lane in range(L):
+        q = uint64(lane)
+{gradient_rows}
+
+
+@njit(cache=True, fastmath=MATH)
+def gradient_row(xf, gf, af, base, row):
+    for lane in range(L):
+        q = uint64(lane)
+{gradient_row}
+
+
+@njit(cache=True)
+def gradient_images(x, top, left, gy, g, start, stop):
+    """g (KH, KW, L) += the taps' products of images start…stop−1; gy (N, Ho, L)."""
+    ho = gy.shape[1]
+    full = ho - ho % ROWS
+    xe = np.zeros((ho + KH - 1) * W, x.dtype)
+    af = g.reshape(-1)
+    for image in range(start, stop):
+        expand(x[image], top, left, xe)
+        gf = gy[image].reshape(-1)
+        for oh in range(0, full, ROWS):
+            gradient_rows(xe, gf, af, uint64(oh * W), uint64(oh * L))
+        for oh in range(full, ho):
+            gradient_row(xe, gf, af, uint64(oh * W), uint64(oh * L))
+
+
+@njit(parallel=True, cache=True)
+def gradient(x, top, left, gy, parts):
+    """parts[t] (KH, KW, L): task t's sum over its block of images."""
+    n, tasks = x.shape[0], parts.shape[0]
+    for t in prange(tasks):
+        gradient_images(x, top, left, gy, parts[t], t * n // tasks, (t + 1) * n // tasks)
+'''
+
+
+def kernel_source(kh: int, kw: int, f: int, wo: int) -> str:
+    """The generated module of the kernels for a KH x KW kernel of F filters and output
+    rows of Wo positions."""
+    rows = rows_per_pass(kh, kw)
+    length, width = wo * f, (wo + kw - 1) * f
+    shape = (kh, kw, f, length, width)
+    return _TEMPLATE.format(
+        kh=kh, kw=kw, f=f, wo=wo, rows=rows, length=length, width=width,
+        forward_rows=_forward_body(*shape, rows), forward_row=_forward_body(*shape, 1),
+        gradient_rows=_gradient_body(*shape, rows), gradient_row=_gradient_body(*shape, 1))
 
 
 @functools.cache
-def _expander(f: int):
-    """xe[top + h, (left + w)·f + q] = image[h, w] for q < f, compiled for f (a constant of
-    the closure: the q loop unrolls; 2x faster than a loop over a variable f). The border
-    of xe, the zero padding, is not written: a task zeroes its xe once for all its images
-    (the padded copy of the input this replaced took 0.25 ms of LeNet-5's step)."""
-
-    @njit(cache=True)
-    def expand(image, top, left, xe):  # pragma: no cover - compiled
-        h_in, w_in = image.shape
-        for h in range(h_in):
-            row = xe[top + h]
-            for w in range(w_in):
-                v = image[h, w]
-                at = (left + w) * f
-                for q in range(f):
-                    row[at + q] = v
-
-    return expand
-
-
-@functools.cache
-def _forward_kernel(kh: int, kw: int, f: int, parallel: bool):
-    """The forward kernel compiled for a KH x KW kernel of F filters (constants of the
-    closure, so its loops unroll), over a thread per block of images if parallel (the
-    closure's `parallel` also keys Numba's cache apart)."""
-    expand = _expander(f)
-
-    @njit(parallel=parallel, cache=True, fastmath=_MATH)
-    def forward(x, top, left, wt, bt, relu, zero, y):  # pragma: no cover - compiled
-        """y (N, Ho, L) of x (N, H, W) padded by top/left (and up to Ho + KH − 1, Wo + KW
-        − 1 after), wt (KH, KW, L), bt (L,); relu: max(·, 0)."""
-        n = x.shape[0]
-        ho, row_len = y.shape[1], y.shape[2]
-        hp, wp = ho + kh - 1, row_len // f + kw - 1
-        width, fu, length = uint64(wp * f), uint64(f), uint64(row_len)
-        wf = wt.reshape(-1)
-        tasks = min(n, 64) if parallel else 1
-        for task in prange(tasks):
-            xe = np.zeros((hp, wp * f), x.dtype)
-            xf = xe.reshape(-1)
-            for image in range(task * n // tasks, (task + 1) * n // tasks):
-                expand(x[image], top, left, xe)
-                yn = y[image].reshape(-1)
-                for oh in range(0, ho - 1, 2):  # two rows at a time
-                    base, out = uint64(oh) * width, uint64(oh) * length
-                    for q in range(length):
-                        s0 = bt[q]
-                        s1 = s0
-                        for i in range(kh):
-                            for j in range(kw):
-                                w = wf[uint64(i * kw + j) * length + q]
-                                o = base + uint64(j) * fu + q
-                                s0 += xf[o + uint64(i) * width] * w
-                                s1 += xf[o + uint64(i + 1) * width] * w
-                        yn[out + q] = max(s0, zero) if relu else s0
-                        yn[out + length + q] = max(s1, zero) if relu else s1
-                if ho % 2:  # the last row of an odd count
-                    base, out = uint64(ho - 1) * width, uint64(ho - 1) * length
-                    for q in range(length):
-                        s0 = bt[q]
-                        for i in range(kh):
-                            for j in range(kw):
-                                s0 += xf[base + uint64(i) * width + uint64(j) * fu + q] * \
-                                    wf[uint64(i * kw + j) * length + q]
-                        yn[out + q] = max(s0, zero) if relu else s0
-
-    return forward
-
-
-@functools.cache
-def _gradient_kernel(kh: int, kw: int, f: int, parallel: bool):
-    """The kernel gradient compiled like _forward_kernel; task t sums its block of images
-    into parts[t]."""
-    expand = _expander(f)
-
-    @njit(cache=True, fastmath=_MATH)
-    def images(x, top, left, gy, g, start, stop):  # pragma: no cover - compiled
-        """g (KH, KW, L) += the taps' products of images start…stop−1; gy (N, Ho, L)."""
-        ho, row_len = gy.shape[1], gy.shape[2]
-        hp, wp = ho + kh - 1, row_len // f + kw - 1
-        xe = np.zeros((hp, wp * f), x.dtype)
-        for n in range(start, stop):
-            expand(x[n], top, left, xe)
-            for oh in range(0, ho - 1, 2):  # two rows of gy per pass over g
-                g0, g1 = gy[n, oh], gy[n, oh + 1]
-                for i in range(kh):
-                    r0, r1 = xe[oh + i], xe[oh + i + 1]
-                    for j in range(kw):
-                        s0, s1 = r0[j * f:j * f + row_len], r1[j * f:j * f + row_len]
-                        acc = g[i, j]
-                        for q in range(row_len):
-                            acc[q] += s0[q] * g0[q] + s1[q] * g1[q]
-            if ho % 2:
-                g0 = gy[n, ho - 1]
-                for i in range(kh):
-                    r0 = xe[ho - 1 + i]
-                    for j in range(kw):
-                        s0 = r0[j * f:j * f + row_len]
-                        acc = g[i, j]
-                        for q in range(row_len):
-                            acc[q] += s0[q] * g0[q]
-
-    if not parallel:
-        return images
-
-    @njit(parallel=True, cache=True)
-    def blocks(x, top, left, gy, parts):  # pragma: no cover - compiled
-        n, tasks = x.shape[0], parts.shape[0]
-        for t in prange(tasks):
-            images(x, top, left, gy, parts[t], t * n // tasks, (t + 1) * n // tasks)
-
-    return blocks
+def kernels(kh: int, kw: int, f: int, wo: int):
+    """The compiled kernels (a module: forward, forward_images, gradient,
+    gradient_images) for that shape."""
+    return generated.load(f"direct_{kh}x{kw}x{f}_{wo}", kernel_source(kh, kw, f, wo))
 
 
 def _geometry(x_shape, kernel, pads):
@@ -171,8 +222,12 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, relu: bool = Fal
     wt = np.ascontiguousarray(np.tile(w.astype(dtype, copy=False), (1, 1, wo)))
     bt = np.zeros(wo * f, dtype) if b is None else np.tile(b.astype(dtype, copy=False), wo)
     y = np.empty((n, ho, wo * f), dtype)
-    kernel = _forward_kernel(int(kh), int(kw), int(f), y.size >= _SERIAL)
-    kernel(np.ascontiguousarray(x, dtype), top, left, wt, bt, bool(relu), dtype.type(0), y)
+    k = kernels(int(kh), int(kw), int(f), int(wo))
+    args = (np.ascontiguousarray(x, dtype), top, left, wt, bt, bool(relu), dtype.type(0), y)
+    if y.size >= _SERIAL:
+        k.forward(*args)
+    else:
+        k.forward_images(*args, 0, n)
     return y.reshape(n, ho, wo, f)
 
 
@@ -191,8 +246,9 @@ def kernel_gradient(x: np.ndarray, gy: np.ndarray, kernel: tuple,
     parts = np.zeros((tasks, kh, kw, wo * f), dtype)
     args = (np.ascontiguousarray(x, dtype), top, left,
             np.ascontiguousarray(gy, dtype).reshape(n, ho, wo * f))
+    k = kernels(int(kh), int(kw), int(f), int(wo))
     if tasks == 1:
-        _gradient_kernel(int(kh), int(kw), int(f), False)(*args, parts[0], 0, n)
+        k.gradient_images(*args, parts[0], 0, n)
     else:
-        _gradient_kernel(int(kh), int(kw), int(f), True)(*args, parts)
+        k.gradient(*args, parts)
     return parts.sum(axis=0).reshape(kh, kw, wo, f).sum(axis=2)

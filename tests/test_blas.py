@@ -197,6 +197,47 @@ _BOTH_LIBRARIES = (
 
 
 @requires_pool
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((300, 70), (70, 50)),        # split by rows
+    ((5, 3), (3, 2)),             # serial
+    ((40, 300), (300, 400)),      # wider than tall, few rows: split by columns
+    ((128, 784), (784, 256)),     # split along k: the epilogue after the partial sums
+    ((36, 90, 16), (16, 24)),     # a batch: one pass after the product
+])
+@pytest.mark.parametrize("with_bias, relu", [(True, True), (True, False), (False, True)])
+def test_the_epilogue_adds_the_bias_and_clips_as_each_block_is_made(
+        a_shape, b_shape, dtype, with_bias, relu, monkeypatch):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    bias = rng.standard_normal(b_shape[-1]).astype(dtype) if with_bias else None
+    a[0, 0] = np.nan  # (the NaN carries through as in np.maximum)
+    want = _reference(a, b) + (0 if bias is None else bias)
+    want = np.maximum(want, 0) if relu else want
+    passes = []  # the separate pass runs only where the drivers cannot fuse the epilogue
+    real = blas._epilogue
+    monkeypatch.setattr(blas, "_epilogue", lambda *args: passes.append(1) or real(*args))
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    blas._plans.clear()
+    for _ in range(2):  # (first through _arguments, then through the plan)
+        y = blas.matmul(a, b, bias=bias, relu=relu)
+        np.testing.assert_allclose(y, want, rtol=tol, atol=tol * 10)
+    fused = dtype == np.float32 and len(a_shape) == 2
+    assert len(passes) == (0 if fused else 2)
+    out = np.empty((2, *want.shape), dtype)[1]  # (into a view, as a conv's image block)
+    assert blas.matmul(a, b, out=out, bias=bias, relu=relu) is out
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol * 10)
+
+
+@requires_pool
+def test_the_epilogue_checks_the_bias_shape():
+    a = np.ones((64, 64), np.float32)
+    with pytest.raises(ValueError, match=r"bias must have shape \(64,\)"):
+        blas.matmul(a, a, bias=np.ones(3, np.float32))
+
+
+@requires_pool
 @pytest.mark.parametrize("choice", ["openblas", "mkl"])
 def test_each_blas_library_gives_the_reference_products(choice):
     """HUBEL_BLAS picks the library in a fresh process; both give the same products."""

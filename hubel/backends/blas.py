@@ -169,15 +169,20 @@ def _cblas_axpy(lib, name: str, dtype, wide: bool):
 def _driver(sgemm, dgemm, saxpy, daxpy, loop):
     """The driver's Python function: a closure over the cblas functions and over its task
     loop (prange for the parallel driver, range for the serial one)."""
+    from hubel.backends.kernels.channel_numba import bias_relu_block
 
     def run(double, ta, tb, m, n, k, a, lda, a_row, a_mat, b, ldb, b_col, b_mat, c, ldc,
-            c_mat, beta, batch, row_parts, col_parts, size, depth,
-            s):  # pragma: no cover - compiled
+            c_mat, beta, batch, row_parts, col_parts, size, depth, s, ey, eb,
+            relu):  # pragma: no cover - compiled
         """Task t: matrix t // (row_parts·col_parts) of the batch, one block of its output
         rows and columns. Pointers and steps in bytes (a_row: from one row of op(A) to
         the next; b_col: from one column of op(B) to the next). depth > 1 (one matrix,
         one block): task t multiplies the t-th share of k, into C for the first and into
-        the scratch s ((depth − 1) · m · n numbers) for the others, then C += s."""
+        the scratch s ((depth − 1) · m · n numbers) for the others, then C += s.
+        ey (m, n), C itself as an array, or (0, 0): the epilogue, ey += eb (a bias of n,
+        or none: (0,)) and then max(ey, 0) if relu, made by each task on the rows and
+        columns it has just written (one matrix only)."""
+        epilogue = ey.shape[0] > 0
         if depth > 1:
             a_k = lda * size if ta == _TRANS else size  # from one column of op(A) to the next
             b_k = size if tb == _TRANS else ldb * size  # from one row of op(B) to the next
@@ -198,6 +203,8 @@ def _driver(sgemm, dgemm, saxpy, daxpy, loop):
                         daxpy(n, 1.0, ps, 1, c + i * ldc * size, 1)
                     else:
                         saxpy(n, np.float32(1.0), ps, 1, c + i * ldc * size, 1)
+                if epilogue:
+                    bias_relu_block(ey, eb, relu, i, i + 1, 0, n)
             return
         parts = row_parts * col_parts
         for t in loop(batch * parts):
@@ -213,6 +220,8 @@ def _driver(sgemm, dgemm, saxpy, daxpy, loop):
             else:
                 sgemm(_ROW_MAJOR, ta, tb, hi - lo, right - left, k, np.float32(1.0), pa, lda,
                       pb, ldb, np.float32(beta), pc, ldc)
+            if epilogue:
+                bias_relu_block(ey, eb, relu, lo, hi, left, right)
 
     return run
 
@@ -288,46 +297,90 @@ def _layout(x, rows: int, cols: int, size: int):
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
-           accumulate: bool = False) -> np.ndarray:
+           accumulate: bool = False, bias: np.ndarray | None = None,
+           relu: bool = False) -> np.ndarray:
     """a @ b (np.matmul's result) for (M, K) or (B, M, K) @ (K, N) or (B, K, N); with
-    accumulate=True, out += a @ b. On hubel's thread pool (see the module doc)."""
+    accumulate=True, out += a @ b. On hubel's thread pool (see the module doc).
+
+    bias (N,) and relu: the epilogue of a layer, y = a @ b + bias, then max(y, 0) if relu
+    (NaN stays NaN). For a float32 (M, N) product each thread applies it to the block of
+    rows it has just multiplied, while the block is in its core's cache; otherwise one
+    pass over y after the product (hubel/backends/channels.py)."""
     if accumulate and out is None:
         raise ValueError("matmul: accumulate=True needs the array to add to (out)")
+    fuse = bias is not None or relu
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         y = a @ b  # (another array module)
         if out is None:
-            return y
+            return _epilogue(y, bias, relu) if fuse else y
         out[...] = out + y if accumulate else y
-        return out
+        return _epilogue(out, bias, relu) if fuse else out
     if out is None:  # a product seen before: its arguments but the pointers are known
         key = (a.shape, a.strides, b.shape, b.strides, a.dtype, b.dtype, pool_size())
         plan = _plans.get(key)
         if plan is not None:
-            driver, shape, dtype, head, after_a, after_b, after_c, scratch = plan
+            driver, shape, dtype, head, after_a, after_b, after_c, scratch, fusable = plan
             out = np.empty(shape, dtype)
             pa, pb, pc = _drivers[2](a, b, out)
-            if scratch:
+            ey, eb = (out, _bias_of(bias, shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
+            if scratch:  # (kept referenced until the driver returns)
                 scratch = np.empty(scratch, dtype)
-                driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, _drivers[3](scratch))
+                driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, _drivers[3](scratch),
+                       ey, eb, relu and ey is out)
             else:
-                driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, 0)
+                driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, 0, ey, eb,
+                       relu and ey is out)
+            if fuse and ey is not out:
+                _epilogue(out, bias, relu)
             return out
     drivers = _drivers if _drivers is not None else _get_drivers()
     args = _arguments(a, b, out, accumulate) if drivers and one_pool() else None
     if args is None:
         if accumulate:
             out += np.matmul(a, b)
-            return out
-        return np.matmul(a, b, out=out)
+        else:
+            out = np.matmul(a, b, out=out)
+        return _epilogue(out, bias, relu) if fuse else out
     serial, y, scratch = args[-3:]
     driver = drivers[1] if serial else drivers[0]
-    driver(*args[:-3])
+    fusable = y.dtype == np.float32 and y.ndim == 2 and y.flags.c_contiguous and \
+        not accumulate
+    ey, eb = (y, _bias_of(bias, y.shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
+    driver(*args[:-3], ey, eb, relu and ey is y)
+    if fuse and ey is not y:
+        _epilogue(y, bias, relu)
     if out is None:
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
         _plans[key] = (driver, y.shape, y.dtype, args[:6], args[7:10], args[11:14],
-                       args[15:23], scratch.size if scratch is not None else 0)
+                       args[15:23], scratch.size if scratch is not None else 0,
+                       y.dtype == np.float32 and y.ndim == 2)
     return y
+
+
+_NO_Y = np.empty((0, 0), np.float32)  # the drivers' epilogue arguments when there is none
+_NO_B = np.empty(0, np.float32)
+
+
+def _bias_of(bias, n: int) -> np.ndarray:
+    """The epilogue's bias as the drivers take it: float32 (n,), or (0,) for none."""
+    if bias is None:
+        return _NO_B
+    if type(bias) is not np.ndarray or bias.dtype != np.float32 or not bias.flags.c_contiguous:
+        bias = np.ascontiguousarray(bias, np.float32)
+    if bias.shape != (n,):
+        raise ValueError(f"matmul: the bias must have shape ({n},) (the product's columns), "
+                         f"got {bias.shape}")
+    return bias
+
+
+def _epilogue(y, bias, relu: bool):
+    """y + bias (then max(·, 0) if relu) in one pass after the product, in place."""
+    from hubel.backends.channels import add_bias, add_bias_relu
+
+    if relu:
+        return add_bias_relu(y, bias)
+    return add_bias(y, bias)
 
 
 _plans: dict = {}  # (shapes, strides, dtypes, threads) of a product -> its driver arguments

@@ -150,14 +150,15 @@ def _group_cols(cols, k: int, groups: int, g: int):
     return cols.reshape(cols.shape[0], k, groups, cg)[:, :, g, :].reshape(cols.shape[0], -1)
 
 
-def _gemm_grouped(cols, w2, groups: int, into=None):
+def _gemm_grouped(cols, w2, groups: int, into=None, epilogue=(None, False)):
     """cols (M, K·C) @ W (K, C/g, F) per group -> (M, F), written into `into` if given.
-    K: kernel positions.
+    K: kernel positions. epilogue (bias, relu), one group only: blas.matmul's epilogue.
 
     Groups (AlexNet's two towers) run one GEMM each on their own columns; output channel
     g·F/groups + q belongs to group g."""
     if groups == 1:
-        return blas.matmul(cols, w2.reshape(-1, w2.shape[-1]), out=into)
+        return blas.matmul(cols, w2.reshape(-1, w2.shape[-1]), out=into, bias=epilogue[0],
+                           relu=epilogue[1])
     k, cg, f = w2.shape
     fg = f // groups
     w4 = w2.reshape(k, cg, groups, fg)
@@ -274,15 +275,19 @@ class ConvND(Function):
             cols_bytes = x.shape[0] * per_image * w2.shape[0] * w2.shape[1] * x.itemsize
             if self.needs_grad[1] and groups == 1 and cols_bytes <= _KEEP_COLS_BYTES:
                 kept = []
+            # one image block's product with its bias and ReLU, while it is in cache
+            epilogue = (b, relu) if groups == 1 else (None, False)
             for images, cols in column_blocks(x, pads, out, kernel, strides, dilation,
                                                w.shape[-1]):
                 _gemm_grouped(cols, w2, groups,
-                              into=y[images.start * per_image:images.stop * per_image])
+                              into=y[images.start * per_image:images.stop * per_image],
+                              epilogue=epilogue)
                 if kept is not None:
                     kept.append((images, cols))
         else:
             y = _gemm_grouped(_columns(x, pads, out, kernel, strides, dilation), w2, groups)
-        inside = self.direct or self.winograd  # (those kernels added bias and ReLU)
+        # (the direct and Winograd kernels, and the blocks' products, added bias and ReLU)
+        inside = self.direct or self.winograd or (self.fast and groups == 1)
         if relu and not inside:
             add_bias_relu(y, b)
         elif b is not None and not inside:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubel.autograd.function import Function
 from hubel.backends import blas, get_array_module
-from hubel.backends.channels import add_bias, add_bias_relu, relu_backward
+from hubel.backends.channels import relu_backward
 from hubel.backends.reduce import leading_sum
 
 
@@ -52,10 +52,11 @@ class Affine(Function):
 
     x (..., in), W (in, out), b (out,) or None -> y (..., out);
     gx = gy @ Wᵀ,  gW = xᵀ @ gy (over all leading axes),  gb = Σ_rows gy.
-    The bias is added into the product's own buffer, and the backward pass needs no
-    broadcast reduction: one array and one graph node fewer than matmul + add. With
-    relu=True the ReLU runs in the same pass, y = max(x @ W + b, 0), and backward first
-    masks gy by [y > 0] (summing gb in that pass).
+    The bias is added into the product's own buffer, by each thread to the rows it has
+    just multiplied (blas.matmul's epilogue), and the backward pass needs no broadcast
+    reduction: one array and one graph node fewer than matmul + add. With relu=True the
+    ReLU runs in the same pass, y = max(x @ W + b, 0), and backward first masks gy by
+    [y > 0] (summing gb in that pass).
 
     The traced step may hand backward the weight's and the bias's updates (`updates`,
     {input index: InBackward}, hubel/optimizers/optimizer.py): it then applies them to
@@ -67,11 +68,7 @@ class Affine(Function):
 
     def forward(self, x, w, b, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
-        y = blas.matmul(x2, w)
-        if relu:
-            add_bias_relu(y, b)
-        elif b is not None:
-            add_bias(y, b)
+        y = blas.matmul(x2, w, bias=b, relu=relu)  # (bias and ReLU as each block is made)
         self.y = y if relu and any(self.needs_grad) else None
         self.x2 = x2 if self.needs_grad[1] else None
         self.w = w if self.needs_grad[0] else None

@@ -45,6 +45,30 @@ def add_rows_relu(y, b):  # pragma: no cover - compiled
                 y[i, c] = 0 if v < 0 else v
 
 
+@njit(cache=True)
+def bias_relu_block(y, b, relu, lo, hi, left, right):  # pragma: no cover - compiled
+    """y[i, j] += b[j], then max(y[i, j], 0) if relu (NaN stays NaN, as np.maximum), on
+    rows lo…hi−1, columns left…right−1 of a C-contiguous y; b of size 0: no bias.
+    The epilogue a matrix product's task runs on the block it has just written, while it
+    is in that core's cache (hubel/backends/blas.py)."""
+    n = uint64(y.shape[1])
+    yf = y.reshape(-1)
+    biased = b.shape[0] > 0
+    for i in range(uint64(lo), uint64(hi)):
+        row = i * n
+        if biased and relu:
+            for j in range(uint64(left), uint64(right)):
+                v = yf[row + j] + b[j]
+                yf[row + j] = 0 if v < 0 else v
+        elif biased:
+            for j in range(uint64(left), uint64(right)):
+                yf[row + j] += b[j]
+        elif relu:
+            for j in range(uint64(left), uint64(right)):
+                v = yf[row + j]
+                yf[row + j] = 0 if v < 0 else v
+
+
 @njit(parallel=True, cache=True)
 def relu_backward_rows(gy, y, g, sums, width):  # pragma: no cover - compiled
     """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64).

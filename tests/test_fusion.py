@@ -154,3 +154,23 @@ def test_no_fusion_runs_every_layer_and_summary_counts_them(monkeypatch):
     assert calls == []
     rows = model.summary(as_data=True)
     assert [r["macs"] for r in rows][:1] == [4 * 4 * 4 * 9]  # conv: out positions·F·k²·C
+
+
+def test_a_sequential_finds_its_chains_again_when_its_layers_change(monkeypatch):
+    # Sequential keeps how it runs its stack per fusion mode; popping the ReLU off a
+    # folded chain, or adding one back, must change what runs (and what comes out).
+    model = Sequential([Input((6, 6, 2)), Conv2D(3, 3, padding="same"), BatchNormalization(),
+                        Activation("relu")])
+    _randomize_batch_norms(model)
+    x = np.random.default_rng(4).standard_normal((2, 6, 6, 2)).astype(np.float32)
+    calls = _count_folds(monkeypatch)
+    np.testing.assert_allclose(model.predict(x, verbose=0), _reference(model, x), rtol=1e-4,
+                               atol=1e-5)
+    relu = model.pop()
+    without = model.predict(x, verbose=0)
+    assert (without < 0).any()  # (the ReLU no longer runs)
+    np.testing.assert_allclose(without, _reference(model, x), rtol=1e-4, atol=1e-5)
+    model.add(relu)
+    np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(without, 0), rtol=1e-4,
+                               atol=1e-5)
+    assert [with_relu for *_, with_relu in calls] == [True, False, True]

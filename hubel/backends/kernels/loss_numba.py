@@ -15,9 +15,10 @@ from numba import njit
 
 @njit(cache=True)
 def softmax_xent_rows(z, y, loss, p, keep_p):  # pragma: no cover - compiled
-    """loss (N,) and, if keep_p, p (N, K) = softmax(z) of z (N, K) and labels y (N,).
-    Returns -1, or the first row whose label is outside [0, K) (nothing after it is
-    computed). A row with a NaN gets a NaN loss (and NaN probabilities), as in NumPy."""
+    """loss (N,) and, if keep_p, p (N, K) = softmax(z) − onehot(y) (the gradient of the
+    loss with respect to z) of z (N, K) and labels y (N,). Returns -1, or the first row
+    whose label is outside [0, K) (nothing after it is computed). A row with a NaN gets
+    a NaN loss (and a NaN gradient), as in NumPy."""
     n, k = z.shape
     for i in range(n):
         label = y[i]
@@ -45,4 +46,5 @@ def softmax_xent_rows(z, y, loss, p, keep_p):  # pragma: no cover - compiled
         if keep_p:
             for j in range(k):
                 p[i, j] /= s
+            p[i, label] -= 1
     return -1

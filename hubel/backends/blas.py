@@ -353,8 +353,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
         _plans[key] = (driver, y.shape, y.dtype, args[:6], args[7:10], args[11:14],
-                       args[15:23], scratch.size if scratch is not None else 0,
-                       y.dtype == np.float32 and y.ndim == 2)
+                       args[15:23], scratch.size if scratch is not None else 0, fusable)
     return y
 
 

@@ -65,6 +65,31 @@ def topological_order(root) -> list:
     return order
 
 
+def _readers(order) -> dict:
+    """{id(node): how many inputs of the graph's Functions are that node}."""
+    readers: dict = {}
+    for node in order:
+        if isinstance(node, Function):
+            for p in node.inputs:
+                if p is not None:
+                    readers[id(p)] = readers.get(id(p), 0) + 1
+    return readers
+
+
+def _relu_handover(fn, readers):
+    """The op whose fused ReLU fn's backward can apply to fn's input gradient (both
+    classes set `relu_handover`, hubel.ops.linalg.Affine: fn's first input is that op's
+    ReLU output y, and fn alone reads it, so the gradient fn makes is all that reaches
+    it); None if there is none."""
+    if not getattr(fn, "relu_handover", False) or not fn.needs_grad[0]:
+        return None
+    p = fn.inputs[0]
+    if getattr(p, "relu_handover", False) and readers.get(id(p)) == 1 and \
+            p.__dict__.get("y") is not None:
+        return p
+    return None
+
+
 def backward(root, grad=None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into `leaf.grad` for every leaf that requires grad."""
     if not root.requires_grad:
@@ -85,7 +110,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                              f"output of shape {root.data.shape}")
     grads = {id(root._ctx if root._ctx is not None else root): grad}
     given = {id(grad)}  # arrays handed out as .grad or owned by the caller: copy them
-    for node in reversed(topological_order(root)):
+    order = topological_order(root)
+    readers = _readers(order)
+    for node in reversed(order):
         g = grads.pop(id(node), None)
         if not isinstance(node, Function):  # a leaf tensor
             t = node
@@ -105,7 +132,12 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             continue
         fn = node
         if g is not None:
+            p = _relu_handover(fn, readers)
+            if p is not None:
+                fn.input_relu = p.y
             in_grads = fn.backward(g)
+            if p is not None and fn.input_relu_gb is not None:
+                p.masked = fn.input_relu_gb
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             for p, shape, gp in zip(fn.inputs, fn.shapes, in_grads):

@@ -169,11 +169,11 @@ def _cblas_axpy(lib, name: str, dtype, wide: bool):
 def _driver(sgemm, dgemm, saxpy, daxpy, loop):
     """The driver's Python function: a closure over the cblas functions and over its task
     loop (prange for the parallel driver, range for the serial one)."""
-    from hubel.backends.kernels.channel_numba import bias_relu_block
+    from hubel.backends.kernels.channel_numba import bias_relu_block, mask_sum_block
 
     def run(double, ta, tb, m, n, k, a, lda, a_row, a_mat, b, ldb, b_col, b_mat, c, ldc,
             c_mat, beta, batch, row_parts, col_parts, size, depth, s, ey, eb,
-            relu):  # pragma: no cover - compiled
+            relu, em, es):  # pragma: no cover - compiled
         """Task t: matrix t // (row_parts·col_parts) of the batch, one block of its output
         rows and columns. Pointers and steps in bytes (a_row: from one row of op(A) to
         the next; b_col: from one column of op(B) to the next). depth > 1 (one matrix,
@@ -181,8 +181,11 @@ def _driver(sgemm, dgemm, saxpy, daxpy, loop):
         the scratch s ((depth − 1) · m · n numbers) for the others, then C += s.
         ey (m, n), C itself as an array, or (0, 0): the epilogue, ey += eb (a bias of n,
         or none: (0,)) and then max(ey, 0) if relu, made by each task on the rows and
-        columns it has just written (one matrix only)."""
+        columns it has just written (one matrix only). em (m, n), or (0, 0): the
+        epilogue is instead a ReLU's backward, ey ·= [em > 0], with each task t summing
+        its block's columns into es[t] (depth 1 only)."""
         epilogue = ey.shape[0] > 0
+        masked = em.shape[0] > 0
         if depth > 1:
             a_k = lda * size if ta == _TRANS else size  # from one column of op(A) to the next
             b_k = size if tb == _TRANS else ldb * size  # from one row of op(B) to the next
@@ -220,7 +223,9 @@ def _driver(sgemm, dgemm, saxpy, daxpy, loop):
             else:
                 sgemm(_ROW_MAJOR, ta, tb, hi - lo, right - left, k, np.float32(1.0), pa, lda,
                       pb, ldb, np.float32(beta), pc, ldc)
-            if epilogue:
+            if masked:
+                mask_sum_block(ey, em, es, t, lo, hi, left, right)
+            elif epilogue:
                 bias_relu_block(ey, eb, relu, lo, hi, left, right)
 
     return run
@@ -306,15 +311,42 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
     (NaN stays NaN). For a float32 (M, N) product each thread applies it to the block of
     rows it has just multiplied, while the block is in its core's cache; otherwise one
     pass over y after the product (hubel/backends/channels.py)."""
+    return _product(a, b, out, accumulate, bias, relu, None)[0]
+
+
+def matmul_relu_backward(a: np.ndarray, b: np.ndarray,
+                         y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(g, gb): g = (a @ b)·[y > 0] and gb = Σ_rows g, for 2-D a (M, K), b (K, N) and y
+    (M, N). A layer's input gradient gy @ Wᵀ, with the backward pass of the ReLU that
+    made the layer's input y (its output) applied as each thread makes its block of rows,
+    and that ReLU's layer's bias gradient summed in the same pass: what
+    channels.relu_backward(a @ b, y) returns, without a pass of its own. Where the
+    product cannot take this epilogue (not float32, a split k, no BLAS driver), it is
+    that: the product, then relu_backward."""
+    if a.ndim != 2 or b.ndim != 2 or y.shape != (a.shape[0], b.shape[1]):
+        raise ValueError(f"matmul_relu_backward: expected 2-D a (M, K), b (K, N) and the "
+                         f"ReLU's output y (M, N), got {a.shape}, {b.shape} and {y.shape}")
+    g, sums = _product(a, b, None, False, None, False, y)
+    if sums is None:
+        from hubel.backends.channels import relu_backward
+
+        return relu_backward(g, y)
+    return g, sums.sum(axis=0).astype(g.dtype)
+
+
+def _product(a, b, out, accumulate, bias, relu, mask):
+    """(y, sums): matmul's y, with the epilogue of bias and relu, or (mask not None) of a
+    ReLU's backward, sums then each task's column sums of y ((tasks, N) float64), or None
+    if that epilogue did not run (y is then the plain product)."""
     if accumulate and out is None:
         raise ValueError("matmul: accumulate=True needs the array to add to (out)")
     fuse = bias is not None or relu
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         y = a @ b  # (another array module)
         if out is None:
-            return _epilogue(y, bias, relu) if fuse else y
+            return (_epilogue(y, bias, relu) if fuse else y), None
         out[...] = out + y if accumulate else y
-        return _epilogue(out, bias, relu) if fuse else out
+        return (_epilogue(out, bias, relu) if fuse else out), None
     if out is None:  # a product seen before: its arguments but the pointers are known
         key = (a.shape, a.strides, b.shape, b.strides, a.dtype, b.dtype, pool_size())
         plan = _plans.get(key)
@@ -323,16 +355,20 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
             out = np.empty(shape, dtype)
             pa, pb, pc = _drivers[2](a, b, out)
             ey, eb = (out, _bias_of(bias, shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
+            em, es = _NO_Y, _NO_S
+            if mask is not None and fusable and after_c[-1] == 1 and _maskable(mask, out):
+                ey, em = out, mask
+                es = np.zeros((after_c[4] * after_c[5], shape[-1]), np.float64)
             if scratch:  # (kept referenced until the driver returns)
                 scratch = np.empty(scratch, dtype)
                 driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, _drivers[3](scratch),
-                       ey, eb, relu and ey is out)
+                       ey, eb, relu and ey is out, em, es)
             else:
                 driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, 0, ey, eb,
-                       relu and ey is out)
+                       relu and ey is out, em, es)
             if fuse and ey is not out:
                 _epilogue(out, bias, relu)
-            return out
+            return out, (es if em is mask else None)
     drivers = _drivers if _drivers is not None else _get_drivers()
     args = _arguments(a, b, out, accumulate) if drivers and one_pool() else None
     if args is None:
@@ -340,13 +376,17 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
             out += np.matmul(a, b)
         else:
             out = np.matmul(a, b, out=out)
-        return _epilogue(out, bias, relu) if fuse else out
+        return (_epilogue(out, bias, relu) if fuse else out), None
     serial, y, scratch = args[-3:]
     driver = drivers[1] if serial else drivers[0]
     fusable = y.dtype == np.float32 and y.ndim == 2 and y.flags.c_contiguous and \
         not accumulate
     ey, eb = (y, _bias_of(bias, y.shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
-    driver(*args[:-3], ey, eb, relu and ey is y)
+    em, es = _NO_Y, _NO_S
+    if mask is not None and fusable and args[22] == 1 and _maskable(mask, y):
+        ey, em = y, mask
+        es = np.zeros((args[19] * args[20], y.shape[-1]), np.float64)
+    driver(*args[:-3], ey, eb, relu and ey is y, em, es)
     if fuse and ey is not y:
         _epilogue(y, bias, relu)
     if out is None:
@@ -354,11 +394,18 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None,
             _plans.clear()
         _plans[key] = (driver, y.shape, y.dtype, args[:6], args[7:10], args[11:14],
                        args[15:23], scratch.size if scratch is not None else 0, fusable)
-    return y
+    return y, (es if em is mask else None)
+
+
+def _maskable(mask, y) -> bool:
+    """Whether the drivers can take `mask` as a ReLU-backward epilogue's mask for y."""
+    return (type(mask) is np.ndarray and mask.dtype == np.float32 and mask.shape == y.shape
+            and mask.flags.c_contiguous)
 
 
 _NO_Y = np.empty((0, 0), np.float32)  # the drivers' epilogue arguments when there is none
 _NO_B = np.empty(0, np.float32)
+_NO_S = np.empty((0, 0), np.float64)
 
 
 def _bias_of(bias, n: int) -> np.ndarray:

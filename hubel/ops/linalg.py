@@ -61,10 +61,21 @@ class Affine(Function):
     The traced step may hand backward the weight's and the bias's updates (`updates`,
     {input index: InBackward}, hubel/optimizers/optimizer.py): it then applies them to
     the gradients it makes (SGD: gW as BLAS makes it, hubel/backends/sgd_product.py) and
-    returns None for those inputs."""
+    returns None for those inputs.
+
+    It may also hand backward the output of the fused ReLU that made x (`input_relu`,
+    another Affine's y, when this op alone reads it): gx then leaves the product already
+    masked by [x > 0], that ReLU's backward, with the bias gradient of its layer summed
+    in the same pass (blas.matmul_relu_backward, kept in `input_relu_gb`), and the
+    producing op, told so (`masked`: that sum), skips its own mask pass. Masking twice
+    changes nothing, so only the pass is saved."""
 
     update_inputs = (1, 2)  # the inputs whose updates backward can apply (W, b)
     updates = None
+    relu_handover = True  # takes input_relu and masked (traced step, autograd engine)
+    input_relu = None  # y of the fused ReLU that made x, to mask gx with (traced step)
+    input_relu_gb = None  # the sums over gx's rows that masking made
+    masked = None  # the bias gradient, when the next op's product has masked gy already
 
     def forward(self, x, w, b, relu=False):
         x2 = x.reshape(-1, x.shape[-1])
@@ -77,11 +88,22 @@ class Affine(Function):
 
     def backward(self, gy):
         g2 = gy.reshape(-1, gy.shape[-1])
-        if self.y is not None:  # through the fused ReLU first
+        if self.masked is not None:  # (the next op's product masked gy and summed gb)
+            gb = self.masked if self.needs_grad[2] else None
+            self.masked = None  # (for this backward only: a graph may be run twice)
+        elif self.y is not None:  # through the fused ReLU first
             g2, gb = relu_backward(g2, self.y, self.needs_grad[2])
         else:
             gb = leading_sum(g2) if self.needs_grad[2] else None
-        gx = blas.matmul(g2, self.w.T).reshape(self.x_shape) if self.needs_grad[0] else None
+        gx = None
+        if self.needs_grad[0]:
+            if self.input_relu is not None:
+                gx, self.input_relu_gb = blas.matmul_relu_backward(g2, self.w.T,
+                                                                   self.input_relu)
+                self.input_relu = None
+            else:
+                gx = blas.matmul(g2, self.w.T)
+            gx = gx.reshape(self.x_shape)
         if self.updates is not None:  # (after gx: it reads W as it was)
             return gx, *self._apply(self.updates, g2, gb)
         gw = blas.matmul(self.x2.T, g2) if self.needs_grad[1] else None

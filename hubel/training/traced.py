@@ -72,6 +72,7 @@ class Recording:
                 self.nodes[j].free += (k,)
         self.params = list(params)
         self.in_backward = _updates_in_backward(self.nodes, self.params)
+        self.relu_inputs = _relu_handovers(self.nodes, kept)
 
     def same_as(self, other: Recording) -> bool:
         """Whether two recordings hold the same ops on the same inputs."""
@@ -93,7 +94,7 @@ class Recording:
         """One training step's forward and backward: (loss array, output arrays, the
         gradients of params in order). updates: {op index: {input index: InBackward}},
         handed to those ops' backward, which apply them (their gradients come back None)."""
-        nodes = self.nodes
+        nodes, relu_inputs = self.nodes, self.relu_inputs
         values = [None] * len(nodes)
         for k, node in enumerate(nodes):
             fn = node.fn
@@ -114,7 +115,12 @@ class Recording:
             if g is not None and True in node.needs:
                 if updates and k in updates:
                     fn.updates = updates[k]
+                p = relu_inputs.get(k)
+                if p is not None:  # (None if that op kept no y: it needs no gradient)
+                    fn.input_relu = nodes[p].fn.__dict__.get("y")
                 in_grads = fn.backward(g)
+                if p is not None and fn.input_relu_gb is not None:
+                    nodes[p].fn.masked = fn.input_relu_gb
                 if not isinstance(in_grads, tuple):
                     in_grads = (in_grads,)
                 for (kind, ref), need, shape, gp in zip(node.args, node.needs, node.shapes,
@@ -162,6 +168,28 @@ def _updates_in_backward(nodes, params) -> list:
             if kind == _WEIGHT and id(w) in trainable and readers[id(w)] == 1 and \
                     node.shapes[i] == w.data.shape:
                 found.append((k, i, w))
+    return found
+
+
+def _relu_handovers(nodes, kept) -> dict:
+    """{op j: op p} where op j's backward can mask its input gradient by the fused ReLU of
+    op p, whose output is j's first input (both classes set `relu_handover`, hubel.ops.
+    linalg.Affine): j alone reads that output, which is no output of the step, so the
+    gradient j makes is all that reaches p."""
+    readers: dict = {}
+    for node in nodes:
+        for kind, ref in node.args:
+            if kind == _SLOT:
+                readers[ref] = readers.get(ref, 0) + 1
+    found = {}
+    for j, node in enumerate(nodes):
+        if not (getattr(node.cls, "relu_handover", False) and node.args and node.needs[0]):
+            continue
+        kind, p = node.args[0]
+        if kind == _SLOT and readers[p] == 1 and p not in kept and \
+                getattr(nodes[p].cls, "relu_handover", False) and \
+                nodes[p].options.get("relu"):
+            found[j] = p
     return found
 
 

@@ -69,6 +69,26 @@ def bias_relu_block(y, b, relu, lo, hi, left, right):  # pragma: no cover - comp
                 yf[row + j] = 0 if v < 0 else v
 
 
+@njit(cache=True)
+def mask_sum_block(y, mask, sums, t, lo, hi, left, right):  # pragma: no cover - compiled
+    """y[i, j] ·= [mask[i, j] > 0], then sums[t, j] += y[i, j] (float64), on rows lo…hi−1,
+    columns left…right−1 of C-contiguous y and mask of one shape: a ReLU's backward
+    (mask: its output) applied by a matrix product's task to the block of the input
+    gradient it has just written, with that block's share of the bias gradient
+    (hubel/backends/blas.py). The mask multiplies, as in relu_backward_rows."""
+    n, width = uint64(y.shape[1]), uint64(right - left)
+    yf, mf = y.reshape(-1), mask.reshape(-1)
+    s = np.zeros(right - left, np.float64)  # (its own array: the loop vectorizes)
+    for i in range(uint64(lo), uint64(hi)):
+        row = i * n + uint64(left)
+        for j in range(width):
+            v = yf[row + j] * np.float32(1.0 if mf[row + j] > 0 else 0.0)  # (exact)
+            yf[row + j] = v
+            s[j] += v
+    for j in range(right - left):
+        sums[t, left + j] += s[j]
+
+
 @njit(parallel=True, cache=True)
 def relu_backward_rows(gy, y, g, sums, width):  # pragma: no cover - compiled
     """g[i, c] = gy[i, c]·[y[i, c] > 0]; sums[t, c] = Σ g over task t's rows (float64).

@@ -132,12 +132,12 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             continue
         fn = node
         if g is not None:
-            p = _relu_handover(fn, readers)
-            if p is not None:
-                fn.input_relu = p.y
+            producer = _relu_handover(fn, readers)
+            if producer is not None:
+                fn.input_relu = producer.y
             in_grads = fn.backward(g)
-            if p is not None and fn.input_relu_gb is not None:
-                p.masked = fn.input_relu_gb
+            if producer is not None and fn.input_relu_gb is not None:
+                producer.masked = fn.input_relu_gb
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             for p, shape, gp in zip(fn.inputs, fn.shapes, in_grads):

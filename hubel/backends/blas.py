@@ -354,11 +354,8 @@ def _product(a, b, out, accumulate, bias, relu, mask):
             driver, shape, dtype, head, after_a, after_b, after_c, scratch, fusable = plan
             out = np.empty(shape, dtype)
             pa, pb, pc = _drivers[2](a, b, out)
-            ey, eb = (out, _bias_of(bias, shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
-            em, es = _NO_Y, _NO_S
-            if mask is not None and fusable and after_c[-1] == 1 and _maskable(mask, out):
-                ey, em = out, mask
-                es = np.zeros((after_c[4] * after_c[5], shape[-1]), np.float64)
+            ey, eb, em, es = _epilogue_arguments(out, fusable, bias, relu, mask, after_c[-1],
+                                                 after_c[4] * after_c[5])
             if scratch:  # (kept referenced until the driver returns)
                 scratch = np.empty(scratch, dtype)
                 driver(*head, pa, *after_a, pb, *after_b, pc, *after_c, _drivers[3](scratch),
@@ -381,11 +378,8 @@ def _product(a, b, out, accumulate, bias, relu, mask):
     driver = drivers[1] if serial else drivers[0]
     fusable = y.dtype == np.float32 and y.ndim == 2 and y.flags.c_contiguous and \
         not accumulate
-    ey, eb = (y, _bias_of(bias, y.shape[-1])) if fuse and fusable else (_NO_Y, _NO_B)
-    em, es = _NO_Y, _NO_S
-    if mask is not None and fusable and args[22] == 1 and _maskable(mask, y):
-        ey, em = y, mask
-        es = np.zeros((args[19] * args[20], y.shape[-1]), np.float64)
+    ey, eb, em, es = _epilogue_arguments(y, fusable, bias, relu, mask, args[22],
+                                         args[19] * args[20])
     driver(*args[:-3], ey, eb, relu and ey is y, em, es)
     if fuse and ey is not y:
         _epilogue(y, bias, relu)
@@ -397,10 +391,18 @@ def _product(a, b, out, accumulate, bias, relu, mask):
     return y, (es if em is mask else None)
 
 
-def _maskable(mask, y) -> bool:
-    """Whether the drivers can take `mask` as a ReLU-backward epilogue's mask for y."""
-    return (type(mask) is np.ndarray and mask.dtype == np.float32 and mask.shape == y.shape
-            and mask.flags.c_contiguous)
+def _epilogue_arguments(y, fusable: bool, bias, relu: bool, mask, depth: int, tasks: int):
+    """(ey, eb, em, es), the drivers' epilogue arguments for the product y: the bias and
+    ReLU's (ey is y, eb the bias), or the ReLU backward's (em the mask, es the tasks'
+    column sums, zeros); the empty arrays where the drivers cannot apply them (y not a
+    float32 C-contiguous matrix written anew, or a mask along a split k)."""
+    if mask is not None:
+        if fusable and depth == 1 and type(mask) is np.ndarray and \
+                mask.dtype == np.float32 and mask.shape == y.shape and mask.flags.c_contiguous:
+            return y, _NO_B, mask, np.zeros((tasks, y.shape[-1]), np.float64)
+    elif fusable and (bias is not None or relu):
+        return y, _bias_of(bias, y.shape[-1]), _NO_Y, _NO_S
+    return _NO_Y, _NO_B, _NO_Y, _NO_S
 
 
 _NO_Y = np.empty((0, 0), np.float32)  # the drivers' epilogue arguments when there is none

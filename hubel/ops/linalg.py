@@ -73,7 +73,7 @@ class Affine(Function):
     update_inputs = (1, 2)  # the inputs whose updates backward can apply (W, b)
     updates = None
     relu_handover = True  # takes input_relu and masked (traced step, autograd engine)
-    input_relu = None  # y of the fused ReLU that made x, to mask gx with (traced step)
+    input_relu = None  # y of the fused ReLU that made x, to mask gx with
     input_relu_gb = None  # the sums over gx's rows that masking made
     masked = None  # the bias gradient, when the next op's product has masked gy already
 

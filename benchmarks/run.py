@@ -618,13 +618,18 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
         step = 1000 * r["batch"] / max(r["hubel_img_s"], r.get("hubel_jit_img_s") or 0)
         rest = step - r["gemm_ms"]
         mode = " (jit_compile)" if step < r["step_ms"] else ""
+        target = TARGETS[(r["workload"], r["mode"])]
+        budget = torch_ms / target
         lines.append(
             f"- {r['workload']} {r['mode']}: {_best_ratio(r):.2f} against "
-            f"{TARGETS[(r['workload'], r['mode'])]:.1f}, hubel{mode} {step:.1f} ms per step "
+            f"{target:.1f}, hubel{mode} {step:.1f} ms per step "
             f"against torch's {torch_ms:.1f} ms; its matrix products alone take "
             f"{r['gemm_ms']:.1f} ms ({100 * r['gemm_ms'] / torch_ms:.0f}% of torch's whole "
             f"step), the other {rest:.1f} ms ({100 * rest / step:.0f}% of the step) go to "
-            f"{_outside_products(r['workload'], r['mode'])}.{_chunks(r)}")
+            f"{_outside_products(r['workload'], r['mode'])}. The target needs a step of "
+            f"{budget:.2f} ms at most: the products alone fill "
+            f"{100 * r['gemm_ms'] / budget:.0f}% of it, and a step of nothing but its "
+            f"products would be {torch_ms / r['gemm_ms']:.2f}x torch.{_chunks(r)}")
     thin = [r for r in rows if r not in missed
             and _best_ratio(r) < 1.1 * TARGETS[(r["workload"], r["mode"])]]
     if thin and any("hubel_img_s_range" in r for r in thin):

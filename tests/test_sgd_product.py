@@ -79,3 +79,39 @@ def test_what_the_kernel_cannot_take_is_left_unchanged():
     w32 = rng.standard_normal((5, 3)).astype(np.float32)
     assert not sgd_product.sgd_product_update(cols, b, w32, None, 0.1, 0.0, False)
     np.testing.assert_array_equal(w64, before)
+
+
+@requires_pool
+@pytest.mark.parametrize("mu, nesterov", [(0.9, False), (0.9, True), (0.0, False)])
+def test_the_bias_updated_in_the_same_call_equals_sgd_on_its_own(mu, nesterov):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((128, 256)).astype(np.float32)
+    b = rng.standard_normal((128, 10)).astype(np.float32)
+    w = rng.standard_normal((256, 10)).astype(np.float32)
+    v = rng.standard_normal((256, 10)).astype(np.float32) if mu else None
+    bias = rng.standard_normal(10).astype(np.float32)
+    gb = b.astype(np.float64).sum(axis=0).astype(np.float32)
+    vb = rng.standard_normal(10).astype(np.float32) if mu else None
+    want_w, _ = _separate(a, b, w.copy(), None if v is None else v.copy(), 0.01, mu, nesterov)
+    want_b = bias.copy()
+    opt, state = O.SGD(0.01, momentum=mu, nesterov=nesterov), {}
+    if mu:
+        state["velocity"] = vb.copy()
+    opt.update(want_b, gb, state, 0.01)
+    assert sgd_product.sgd_product_update(a, b, w, v, 0.01, mu, nesterov, (bias, gb, vb))
+    np.testing.assert_allclose(w, want_w, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(bias, want_b)  # (the same arithmetic, element by element)
+    if mu:
+        np.testing.assert_array_equal(vb, state["velocity"])
+
+
+@requires_pool
+def test_a_bias_the_kernel_cannot_take_is_refused_by_name():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((8, 5)).astype(np.float32)
+    b = rng.standard_normal((8, 3)).astype(np.float32)
+    w = rng.standard_normal((5, 3)).astype(np.float32)
+    bias, gb = np.zeros(4, np.float32), np.zeros(4, np.float32)  # 4 numbers for 3 outputs
+    assert not sgd_product.bias_usable((bias, gb, None), 3, False)
+    with pytest.raises(ValueError, match=r"sgd_product_update.*\(3,\)"):
+        sgd_product.sgd_product_update(a, b, w, None, 0.1, 0.0, False, (bias, gb, None))

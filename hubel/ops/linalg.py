@@ -110,11 +110,13 @@ class Affine(Function):
         return gx, gw, gb
 
     def _apply(self, updates, g2, gb):
-        """(gW, gb) after applying the updates handed over (None for those applied)."""
+        """(gW, gb) after applying the updates handed over (None for those applied; the
+        weight's may make the bias's in the same pass)."""
         gw = None
         if self.needs_grad[1]:
             if 1 in updates:
-                updates[1].product(self.x2, g2)
+                if updates[1].product(self.x2, g2, updates.get(2), gb):
+                    return None, None
             else:
                 gw = blas.matmul(self.x2.T, g2)
         if gb is not None and 2 in updates:

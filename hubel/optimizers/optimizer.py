@@ -105,7 +105,12 @@ class InBackward:
         self.optimizer.update(w, g if g.dtype == w.dtype else g.astype(w.dtype), self.state,
                               self.lr)
 
-    def product(self, a: np.ndarray, b: np.ndarray) -> None:
+    def product(self, a: np.ndarray, b: np.ndarray, bias: InBackward | None = None,
+                gb: np.ndarray | None = None) -> bool:
+        """apply(aᵀ @ b); bias and gb, the update of the layer's bias and its gradient,
+        may be made in the same pass (SGD's): returns whether it was (if not, the caller
+        applies it)."""
         from hubel.backends import blas
 
         self.apply(blas.matmul(a.T, b))
+        return False

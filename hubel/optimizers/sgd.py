@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hubel.backends.sgd_product import sgd_product_update
+from hubel.backends.sgd_product import bias_usable, sgd_product_update
 from hubel.optimizers.optimizer import InBackward, Optimizer
 
 try:  # one fused pass per weight; the NumPy lines below are the reference and the fallback
@@ -54,11 +54,22 @@ class SGD(Optimizer):
 
 
 class _SGDInBackward(InBackward):
-    def product(self, a, b) -> None:
+    def product(self, a, b, bias=None, gb=None) -> bool:
         sgd, w = self.optimizer, self.w.data
-        v = _velocity(self.state, w, a.dtype) if sgd.momentum else None
-        if not sgd_product_update(a, b, w, v, self.lr, sgd.momentum, sgd.nesterov):
+        momentum = bool(sgd.momentum)
+        v = _velocity(self.state, w, a.dtype) if momentum else None
+        with_bias = None
+        if gb is not None and type(bias) is _SGDInBackward and bias.optimizer is sgd and \
+                bias.lr == self.lr:
+            wb = bias.w.data
+            with_bias = (wb, gb, _velocity(bias.state, wb, gb.dtype) if momentum else None)
+            if not bias_usable(with_bias, w.shape[-1], momentum):
+                with_bias = None
+        if not sgd_product_update(a, b, w, v, self.lr, sgd.momentum, sgd.nesterov,
+                                  with_bias):
             super().product(a, b)
+            return False
+        return with_bias is not None
 
 
 def _velocity(state: dict, w, g_dtype):

@@ -96,6 +96,9 @@ class Layer:
     def __call__(self, *inputs, training: bool | None = None, **kwargs):
         for x in inputs:  # (Tensors only, the common case, skip the checks below)
             if type(x) is not Tensor:
+                if type(x) is np.ndarray and len(inputs) == 1:  # (one array: a batch)
+                    inputs = (_to_tensor(x),)
+                    break
                 from hubel.layers.input_layer import SymbolicTensor, call_symbolic
 
                 if any(isinstance(x, (SymbolicTensor, list, tuple)) and _has_symbolic(x)
@@ -341,12 +344,17 @@ class Layer:
 
 
 def _to_tensor(x):
+    if type(x) is np.ndarray and x.dtype in _KEPT_DTYPES:  # (a batch: no copy, no checks)
+        return Tensor._from_op(x, None)
     if isinstance(x, Tensor) or isinstance(x, (list, tuple)):
         return x
     arr = np.asarray(x)
     if arr.dtype.kind == "f" and arr.dtype != np.float32 and arr.dtype != np.float64:
         arr = arr.astype(np.float32)
     return Tensor(arr)
+
+
+_KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # taken as they are by layers
 
 
 def _shapes_of(x):

@@ -145,13 +145,14 @@ def make_batch(name: str, seed: int = 0):
 
 def runner(framework: str, name: str):
     x, y = make_batch(name)
-    cls = {"hubel": HubelRunner, "hubel_jit": TracedRunner, "torch": TorchRunner,
-           "torch_malloc": TorchRunner, "compile": CompiledRunner}[framework]
+    cls = {"hubel": HubelRunner, "hubel_jit": TracedRunner, "hubel_gemm": GemmRunner,
+           "torch": TorchRunner, "torch_malloc": TorchRunner,
+           "compile": CompiledRunner}[framework]
     return cls(name, x, y)
 
 
-def gemm_floor_ms(name: str, mode: str) -> float:
-    """Milliseconds the matrix products of one hubel step take alone (same shapes and
+def floor_products(name: str, mode: str) -> list:
+    """The matrix products of one hubel step, to be timed alone (same shapes and
     blocks as hubel's, through hubel's own products (hubel.backends.blas), random data;
     none for a layer that takes the direct single-channel kernel; a Winograd layer's 36
     per-tile-position products: forward V @ U, for training also gU = Vᵀ Z and
@@ -159,7 +160,8 @@ def gemm_floor_ms(name: str, mode: str) -> float:
     gW = colsᵀ @ gy and the input gradient (not for the first layer): im2col(gy_pad) @
     W_turned for stride-1 'same'-like layers, else gcols = gy @ Wᵀ; Dense the same three
     products. step time − this = everything that is not GEMM (im2col/col2im, BN,
-    activations, pooling, the optimizer, Python)."""
+    activations, pooling, the optimizer, Python). Random data: the products' time does not
+    depend on the numbers (no denormals: uniform in [0, 1))."""
     from hubel.backends.blas import matmul
     from hubel.layers import Conv2D, Dense
     from hubel.models.summary import trace
@@ -230,11 +232,33 @@ def gemm_floor_ms(name: str, mode: str) -> float:
             continue
         first = False
 
-    def run_all():
-        for p in products:
-            p()
-    run_all()
-    return 1000 * min(_timed(run_all) for _ in range(5))
+    return products
+
+
+class GemmRunner:
+    """hubel's step reduced to its matrix products (floor_products): a "step" runs them
+    once. It takes its turn in the rotation with the frameworks (worker "hubel_gemm"), so
+    the floor is a median over the same rounds, in the same phases of the host, as the
+    steps it is compared with; a floor timed once, before or after, fell in another phase
+    (a slow minute once made it longer than the median step)."""
+
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray):
+        self.name = name
+        self.products: dict = {}
+
+    def _steps(self, mode: str, n: int) -> None:
+        products = self.products.get(mode)
+        if products is None:
+            products = self.products[mode] = floor_products(self.name, mode)
+        for _ in range(n):
+            for p in products:
+                p()
+
+    def train_steps(self, n: int) -> None:
+        self._steps("train", n)
+
+    def infer_steps(self, n: int) -> None:
+        self._steps("infer", n)
 
 
 def gemm_peak(threads: int) -> float:
@@ -518,7 +542,7 @@ def main(argv=None) -> None:
         for mode in args.modes:
             fws = ["hubel"] + (["hubel_jit"] if mode == "train" else []) + ["torch"] + \
                 ([] if args.same_process else ["torch_malloc"]) + \
-                ([] if args.no_compile else ["compile"])
+                ([] if args.no_compile else ["compile"]) + ["hubel_gemm"]
             spread = {}
             rates = measure(name, mode, repeats_for(name, repeats), fws, spread, args.threads,
                             args.same_process)
@@ -532,7 +556,7 @@ def main(argv=None) -> None:
                    "torch_malloc_img_s": rates.get("torch_malloc"),
                    "ratio": rates["hubel"] / rates["torch"],
                    "step_ms": 1000 * batch / rates["hubel"],
-                   "gemm_ms": gemm_floor_ms(name, mode),
+                   "gemm_ms": 1000 * batch / rates["hubel_gemm"],
                    "hubel_gflops": rates["hubel"] * flops_per_img / 1e9,
                    "torch_gflops": rates["torch"] * flops_per_img / 1e9}
             if not args.no_memory:
@@ -603,9 +627,11 @@ def write_results(out: Path, rows: list, peak: float, threads: int, repeats: int
               "", "GFLOP/s: the direct convolution's multiply-adds (x2) per second; hubel's "
               "Winograd layers do 4x fewer multiplications, so its figure can pass the GEMM "
               "peak.", "", "hubel step ms: one batch; GEMM alone: the same matrix products timed "
-              "without the rest of the step (see gemm_floor_ms), so step − GEMM is the time "
-              "spent outside matrix products. Peak MB: peak resident memory of a fresh "
-              "process that imports one framework only and runs 1 + 3 steps; in brackets "
+              "without the rest of the step (floor_products), in a worker of their own that "
+              "takes its turn in the same rounds as the frameworks (median of those chunks), "
+              "so step − GEMM is the time spent outside matrix products. Peak MB: peak "
+              "resident memory of a fresh process that imports one framework only and "
+              "runs 1 + 3 steps; in brackets "
               "how far the three steady-state steps rise above the memory held between "
               "steps (framework, model, batch, optimizer state and kernels loaded): the "
               "working memory of a step.", "", "## Where the time goes in the missed targets",

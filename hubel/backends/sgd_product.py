@@ -96,10 +96,9 @@ def sgd_product_update(a: np.ndarray, b: np.ndarray, w: np.ndarray, v: np.ndarra
     no momentum. bias (b, gb, vb): the layer's bias (N,), its gradient and its velocity
     (None without momentum), updated the same way in the same call (a bias's own update
     costs a few microseconds of calls for a few hundred numbers): contiguous float32
-    arrays of N numbers (bias_usable), or a ValueError. Returns
-    False, having changed nothing, when the kernel does not apply (not float32, strides
-    BLAS cannot take, no compiled BLAS driver): the caller then computes the gradient
-    itself."""
+    arrays of N numbers (bias_usable), or a ValueError. Returns False, having changed
+    nothing, when the kernel does not apply (not float32, strides BLAS cannot take, no
+    compiled BLAS driver): the caller then computes the gradient itself."""
     if not _usable(a, b, w, v):
         return False
     kernels = _kernels if _kernels is not None else _get_kernels()
